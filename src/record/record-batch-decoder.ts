@@ -1,0 +1,123 @@
+import { SluiceError } from '../errors/sluice-error.js';
+import {
+  ATTRIBUTES_POSITION, BASE_OFFSET_POSITION, BASE_SEQUENCE_POSITION, BASE_TIMESTAMP_POSITION,
+  BATCH_HEADER_BYTES, BATCH_LENGTH_POSITION, CRC_POSITION, LAST_OFFSET_DELTA_POSITION,
+  MAGIC_POSITION, MAX_TIMESTAMP_POSITION, PARTITION_LEADER_EPOCH_POSITION,
+  PRODUCER_EPOCH_POSITION, PRODUCER_ID_POSITION, RECORD_COUNT_POSITION,
+  type RecordBatchHeader, type RecordHeader, type StoredRecord,
+} from './record-batch-format.js';
+import { readVarint, readVarlong, type VarintRead } from './varint.js';
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes the fixed 61-byte header at `position`. It checks nothing but that the bytes exist:
+ * meaning (magic, length bounds, CRC) is the validator's job.
+ */
+export function decodeBatchHeader(bytes: Uint8Array, position = 0): RecordBatchHeader {
+  if (bytes.length - position < BATCH_HEADER_BYTES) {
+    throw new SluiceError('CORRUPT_MESSAGE', `batch header needs ${BATCH_HEADER_BYTES} bytes, ${bytes.length - position} remain`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + position, BATCH_HEADER_BYTES);
+  const producerId = view.getBigInt64(PRODUCER_ID_POSITION);
+  return {
+    baseOffset: safeNumber(view.getBigInt64(BASE_OFFSET_POSITION), 'baseOffset'),
+    batchLength: view.getInt32(BATCH_LENGTH_POSITION),
+    partitionLeaderEpoch: view.getInt32(PARTITION_LEADER_EPOCH_POSITION),
+    magic: view.getInt8(MAGIC_POSITION),
+    crc: view.getUint32(CRC_POSITION),
+    attributes: view.getInt16(ATTRIBUTES_POSITION),
+    lastOffsetDelta: view.getInt32(LAST_OFFSET_DELTA_POSITION),
+    baseTimestamp: safeNumber(view.getBigInt64(BASE_TIMESTAMP_POSITION), 'baseTimestamp'),
+    maxTimestamp: safeNumber(view.getBigInt64(MAX_TIMESTAMP_POSITION), 'maxTimestamp'),
+    producer: producerId < 0n ? null : {
+      producerId,
+      producerEpoch: view.getInt16(PRODUCER_EPOCH_POSITION),
+      baseSequence: view.getInt32(BASE_SEQUENCE_POSITION),
+    },
+    recordCount: view.getInt32(RECORD_COUNT_POSITION),
+  };
+}
+
+/**
+ * Decodes the records of one uncompressed batch (the whole batch, header included). The batch
+ * should have passed validation; this still refuses any field that runs past the bytes.
+ */
+export function decodeRecords(batch: Uint8Array): StoredRecord[] {
+  const header = decodeBatchHeader(batch);
+  const records: StoredRecord[] = [];
+  const cursor = new RecordCursor(batch, BATCH_HEADER_BYTES);
+  for (let index = 0; index < header.recordCount; index++) {
+    records.push(cursor.readRecord(header));
+  }
+  if (cursor.position !== batch.length) {
+    throw invalid(`${batch.length - cursor.position} bytes follow the last of ${header.recordCount} records`);
+  }
+  return records;
+}
+
+/** Reads records field by field; every read is bounded by the record's own length. */
+class RecordCursor {
+  constructor(private readonly bytes: Uint8Array, public position: number) {}
+
+  readRecord(header: RecordBatchHeader): StoredRecord {
+    const length = this.varint(readVarint, 'record length');
+    const end = this.position + length;
+    if (length < 1 || end > this.bytes.length) throw invalid(`record length ${length} runs past the batch`);
+    this.position += 1; // record attributes: unused in v2
+    const timestampDelta = this.varint(readVarlong, 'timestampDelta');
+    const offsetDelta = this.varint(readVarint, 'offsetDelta');
+    const key = this.nullableBytes(end, 'key');
+    const value = this.nullableBytes(end, 'value');
+    const headers = this.headers(end);
+    if (this.position !== end) throw invalid(`record declares ${length} bytes but its fields take ${this.position - end + length}`);
+    return { offset: header.baseOffset + offsetDelta, timestamp: header.baseTimestamp + timestampDelta, key, value, headers };
+  }
+
+  private headers(end: number): RecordHeader[] {
+    const count = this.varint(readVarint, 'header count');
+    if (count < 0 || count > end - this.position) throw invalid(`header count ${count} is impossible here`);
+    const headers: RecordHeader[] = [];
+    for (let index = 0; index < count; index++) {
+      const keyBytes = this.nullableBytes(end, 'header key');
+      if (keyBytes === null) throw invalid('header key is null');
+      headers.push({ key: decodeUtf8(keyBytes), value: this.nullableBytes(end, 'header value') });
+    }
+    return headers;
+  }
+
+  private nullableBytes(end: number, field: string): Uint8Array | null {
+    const length = this.varint(readVarint, `${field} length`);
+    if (length === -1) return null;
+    if (length < -1 || this.position + length > end) throw invalid(`${field} length ${length} runs past the record`);
+    const bytes = this.bytes.subarray(this.position, this.position + length);
+    this.position += length;
+    return bytes;
+  }
+
+  private varint(read: (bytes: Uint8Array, position: number) => VarintRead, field: string): number {
+    const result = read(this.bytes, this.position);
+    if (!result.ok) throw invalid(`${field} is ${result.reason}`);
+    this.position = result.next;
+    return result.value;
+  }
+}
+
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return textDecoder.decode(bytes);
+  } catch {
+    throw invalid('header key is not valid UTF-8');
+  }
+}
+
+function safeNumber(value: bigint, field: string): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw new SluiceError('CORRUPT_MESSAGE', `${field} ${value} is outside the safe-integer range`);
+  }
+  return Number(value);
+}
+
+function invalid(detail: string): SluiceError {
+  return new SluiceError('INVALID_RECORD', detail);
+}

@@ -1,0 +1,81 @@
+import { SluiceError } from '../errors/sluice-error.js';
+import { crc32c } from './crc32c.js';
+import { decodeBatchHeader, decodeRecords } from './record-batch-decoder.js';
+import {
+  ATTRIBUTES_POSITION, BATCH_HEADER_BYTES, BATCH_LENGTH_POSITION, COMPRESSION_CODEC_MASK,
+  CompressionCodec, LOG_OVERHEAD_BYTES, MAGIC_POSITION, MAGIC_V2, batchSizeBytes,
+  type RecordBatchHeader,
+} from './record-batch-format.js';
+
+/** The verdict on the bytes at one position of a log or a frame. */
+export type FramingCheck =
+  | { readonly kind: 'valid'; readonly header: RecordBatchHeader; readonly sizeBytes: number }
+  /** Nothing at all remains: a clean end. */
+  | { readonly kind: 'end' }
+  /** The bytes stop inside a batch whose header looked sane: a write cut short. */
+  | { readonly kind: 'torn'; readonly reason: string }
+  /** The bytes are there but wrong: bad length, magic or CRC. */
+  | { readonly kind: 'corrupt'; readonly reason: string };
+
+/**
+ * Checks the framing of the batch starting at `position`: length within [61, batchBytesMax],
+ * all its bytes present, magic 2, and CRC-32C. It never reads past a length before checking it.
+ */
+export function checkBatchFraming(bytes: Uint8Array, position: number, batchBytesMax: number): FramingCheck {
+  const remaining = bytes.length - position;
+  if (remaining === 0) return { kind: 'end' };
+  if (remaining < LOG_OVERHEAD_BYTES) return { kind: 'torn', reason: `${remaining} bytes, fewer than a batch's length prefix` };
+  const view = new DataView(bytes.buffer, bytes.byteOffset + position, remaining);
+  const sizeBytes = batchSizeBytes(view.getInt32(BATCH_LENGTH_POSITION));
+  if (sizeBytes < BATCH_HEADER_BYTES || sizeBytes > batchBytesMax) {
+    return { kind: 'corrupt', reason: `batch size ${sizeBytes} bytes is outside [${BATCH_HEADER_BYTES}, ${batchBytesMax}]` };
+  }
+  if (remaining > MAGIC_POSITION && view.getInt8(MAGIC_POSITION) !== MAGIC_V2) {
+    return { kind: 'corrupt', reason: `magic ${view.getInt8(MAGIC_POSITION)}, expected ${MAGIC_V2}` };
+  }
+  if (remaining < sizeBytes) return { kind: 'torn', reason: `batch of ${sizeBytes} bytes has only ${remaining}` };
+  const header = decodeBatchHeader(bytes, position);
+  const actualCrc = crc32c(bytes.subarray(position + ATTRIBUTES_POSITION, position + sizeBytes));
+  if (actualCrc !== header.crc) {
+    return { kind: 'corrupt', reason: `CRC-32C is 0x${hex(actualCrc)}, header says 0x${hex(header.crc)}` };
+  }
+  return { kind: 'valid', header, sizeBytes };
+}
+
+/**
+ * Validates one batch as it arrives from a producer, before anything stamps or stores it:
+ * exactly one well-framed batch, no compression, and records that agree with the header.
+ * Throws a typed SluiceError; returns the decoded header.
+ */
+export function validateProducedBatch(batch: Uint8Array, batchBytesMax: number): RecordBatchHeader {
+  if (batch.length > batchBytesMax) {
+    throw new SluiceError('MESSAGE_TOO_LARGE', `batch of ${batch.length} bytes exceeds batchBytesMax ${batchBytesMax}`);
+  }
+  const framing = checkBatchFraming(batch, 0, batchBytesMax);
+  if (framing.kind !== 'valid') throw new SluiceError('CORRUPT_MESSAGE', framing.kind === 'end' ? 'empty batch' : framing.reason);
+  if (framing.sizeBytes !== batch.length) {
+    throw new SluiceError('CORRUPT_MESSAGE', `batch declares ${framing.sizeBytes} bytes but ${batch.length} were given`);
+  }
+  const header = framing.header;
+  const codec = header.attributes & COMPRESSION_CODEC_MASK;
+  if (codec !== CompressionCodec.none) throw new SluiceError('UNSUPPORTED_COMPRESSION_TYPE', `codec ${codec}`);
+  checkRecordsAgreeWithHeader(batch, header);
+  return header;
+}
+
+function checkRecordsAgreeWithHeader(batch: Uint8Array, header: RecordBatchHeader): void {
+  if (header.recordCount < 1) throw new SluiceError('INVALID_RECORD', `recordCount ${header.recordCount}`);
+  if (header.lastOffsetDelta !== header.recordCount - 1) {
+    throw new SluiceError('INVALID_RECORD', `lastOffsetDelta ${header.lastOffsetDelta} with ${header.recordCount} records`);
+  }
+  const records = decodeRecords(batch);
+  records.forEach((record, index) => {
+    if (record.offset - header.baseOffset !== index) {
+      throw new SluiceError('INVALID_RECORD', `record ${index} has offsetDelta ${record.offset - header.baseOffset}`);
+    }
+  });
+}
+
+function hex(value: number): string {
+  return value.toString(16).padStart(8, '0');
+}

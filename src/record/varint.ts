@@ -1,0 +1,76 @@
+/**
+ * Zigzag variable-length integers, as Kafka's ByteUtils writes them (protobuf's encoding): 7 bits
+ * a byte, low bits first, high bit set on every byte but the last. A varint holds an i32 (at
+ * most 5 bytes), a varlong an i64 (at most 10 bytes); we keep varlongs in JS numbers and refuse
+ * any outside the safe-integer range rather than round them.
+ */
+
+export const VARINT_BYTES_MAX = 5;
+export const VARLONG_BYTES_MAX = 10;
+
+/** Where a decoded value ends, or why it could not be decoded. */
+export type VarintRead =
+  | { readonly ok: true; readonly value: number; readonly next: number }
+  | { readonly ok: false; readonly reason: 'truncated' | 'too-long' | 'out-of-range' };
+
+/** Bytes the zigzag varint encoding of `value` takes. */
+export function varintSize(value: number): number {
+  let zigzag = zigzagEncode(value);
+  let size = 1;
+  while (zigzag >= 0x80) {
+    zigzag = Math.floor(zigzag / 128);
+    size += 1;
+  }
+  return size;
+}
+
+/** Writes `value` as a zigzag varint at `position`; returns the position after it. */
+export function writeVarint(bytes: Uint8Array, position: number, value: number): number {
+  let zigzag = zigzagEncode(value);
+  let at = position;
+  while (zigzag >= 0x80) {
+    bytes[at++] = (zigzag % 128) | 0x80;
+    zigzag = Math.floor(zigzag / 128);
+  }
+  bytes[at++] = zigzag;
+  return at;
+}
+
+/** Reads a zigzag varint (i32) at `position`. */
+export function readVarint(bytes: Uint8Array, position: number): VarintRead {
+  const read = readUnsigned(bytes, position, VARINT_BYTES_MAX);
+  if (!read.ok) return read;
+  if (read.value > 0xffffffff) return { ok: false, reason: 'out-of-range' };
+  return { ok: true, value: zigzagDecode(read.value), next: read.next };
+}
+
+/** Reads a zigzag varlong (i64, limited to the safe-integer range) at `position`. */
+export function readVarlong(bytes: Uint8Array, position: number): VarintRead {
+  const read = readUnsigned(bytes, position, VARLONG_BYTES_MAX);
+  if (!read.ok) return read;
+  if (!Number.isSafeInteger(read.value)) return { ok: false, reason: 'out-of-range' };
+  return { ok: true, value: zigzagDecode(read.value), next: read.next };
+}
+
+function readUnsigned(bytes: Uint8Array, position: number, bytesMax: number): VarintRead {
+  let value = 0;
+  let multiplier = 1;
+  for (let i = 0; i < bytesMax; i++) {
+    const at = position + i;
+    if (at >= bytes.length) return { ok: false, reason: 'truncated' };
+    const byte = bytes[at]!;
+    value += (byte & 0x7f) * multiplier;
+    if ((byte & 0x80) === 0) return { ok: true, value, next: at + 1 };
+    multiplier *= 128;
+  }
+  return { ok: false, reason: 'too-long' };
+}
+
+// Arithmetic rather than bit operators, so that values past 32 bits survive.
+function zigzagEncode(value: number): number {
+  return value >= 0 ? value * 2 : -value * 2 - 1;
+}
+
+function zigzagDecode(zigzag: number): number {
+  return zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
+}
