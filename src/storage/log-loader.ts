@@ -1,0 +1,177 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { unlinkIfPresent, fsyncDirectory } from './durable-file.js';
+import type { LogConfig } from './log-config.js';
+import { LogSegment } from './log-segment.js';
+import { OffsetIndex } from './offset-index.js';
+import { INDEX_SUFFIX, TIME_INDEX_SUFFIX, parseLogFileName } from './segment-names.js';
+import { TimeIndex } from './time-index.js';
+
+/** What loading found and did, for the log line and for tests. */
+export interface LoadReport {
+  readonly segmentCount: number;
+  /** Bytes of log scanned batch by batch (framing and CRC). */
+  readonly bytesScanned: number;
+  /** Bytes cut from torn or corrupt tails, and whole segments dropped after a cut. */
+  readonly bytesTruncated: number;
+  readonly segmentsDropped: number;
+  /** Segments whose index files were missing or untrusted and were rebuilt from the log. */
+  readonly indexesRebuilt: number;
+}
+
+/**
+ * Opens a partition directory and brings it to a state that can be trusted (Kafka's LogLoader).
+ * Segments wholly below the recovery point are trusted, with their index files checked for
+ * sanity and rebuilt from the log if they fail. From the recovery point on, every batch is
+ * scanned (framing, CRC-32C, offset continuity); at the first bad one the segment is cut and all
+ * later segments are dropped. A clean close leaves the recovery point at the log end, so only
+ * the few batches after the active segment's last index entry are read.
+ */
+export async function loadSegments(
+  directory: string, config: LogConfig, recoveryPoint: number | null, nowMs: number, logger: Logger,
+): Promise<{ segments: LogSegment[]; report: LoadReport }> {
+  const baseOffsets = await listSegments(directory, logger);
+  if (baseOffsets.length === 0) {
+    if (recoveryPoint !== null && recoveryPoint > 0) {
+      logger.error({ recoveryPoint }, 'recovery point checkpoint names offsets but the directory has no segments; starting an empty log');
+    }
+    const segment = await LogSegment.create(directory, 0, config);
+    await fsyncDirectory(directory);
+    return { segments: [segment], report: emptyReport(1) };
+  }
+  const segments: LogSegment[] = [];
+  for (const baseOffset of baseOffsets) segments.push(await LogSegment.open(directory, baseOffset, config, nowMs));
+  const loader = new SegmentLoader(config, logger, recoveryPoint ?? 0);
+  const kept = await loader.load(segments);
+  await fsyncDirectory(directory);
+  return { segments: kept, report: loader.report(kept.length) };
+}
+
+class SegmentLoader {
+  private bytesScanned = 0;
+  private bytesTruncated = 0;
+  private segmentsDropped = 0;
+  private indexesRebuilt = 0;
+
+  constructor(private readonly config: LogConfig, private readonly logger: Logger, private readonly recoveryPoint: number) {}
+
+  async load(segments: LogSegment[]): Promise<LogSegment[]> {
+    const firstToRecover = Math.max(0, findLastIndex(segments, (segment) => segment.baseOffset <= this.recoveryPoint));
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
+      const previous = segments[i - 1];
+      if (previous !== undefined && previous.nextOffset !== segment.baseOffset) {
+        this.logger.warn({ segment: segment.baseOffset, expected: previous.nextOffset }, 'segment does not start where the previous one ends');
+        await this.drop(segments.slice(i), previous);
+        return segments.slice(0, i);
+      }
+      const indexesLoaded = await this.loadIndexes(segment);
+      const trusted = i < firstToRecover && indexesLoaded;
+      const cut = trusted
+        ? this.trustUpTo(segment, segments[i + 1]!)
+        : await this.recover(segment, indexesLoaded);
+      if (!indexesLoaded || !trusted) await segment.writeIndexes();
+      if (cut) {
+        await this.drop(segments.slice(i + 1), segment);
+        return segments.slice(0, i + 1);
+      }
+    }
+    return segments;
+  }
+
+  report(segmentCount: number): LoadReport {
+    return {
+      segmentCount, bytesScanned: this.bytesScanned, bytesTruncated: this.bytesTruncated,
+      segmentsDropped: this.segmentsDropped, indexesRebuilt: this.indexesRebuilt,
+    };
+  }
+
+  // A trusted segment ends where the next begins; nothing is read.
+  private trustUpTo(segment: LogSegment, next: LogSegment): boolean {
+    segment.nextOffset = next.baseOffset;
+    return false;
+  }
+
+  // Scans from the recovery point (or the start), cutting at the first bad batch. Returns true
+  // when anything was cut, so that later segments must go.
+  private async recover(segment: LogSegment, indexesLoaded: boolean): Promise<boolean> {
+    const from = indexesLoaded ? segment.offsetIndex.lookup(Math.max(this.recoveryPoint, segment.baseOffset)) : { offset: segment.baseOffset, position: 0 };
+    const sizeBefore = segment.sizeBytes;
+    const { stop, bytesTruncated } = await segment.recover(from);
+    this.bytesScanned += sizeBefore - from.position;
+    if (!indexesLoaded) this.indexesRebuilt += 1;
+    if (bytesTruncated === 0) return false;
+    this.bytesTruncated += bytesTruncated;
+    this.logger.warn({
+      segment: segment.baseOffset, position: stop.position, offset: segment.nextOffset, bytesTruncated,
+      reason: stop.kind === 'end' || stop.kind === 'stopped' ? stop.kind : `${stop.kind}: ${stop.reason}`,
+    }, 'recovery truncated the log at the first invalid batch');
+    return true;
+  }
+
+  private async drop(later: readonly LogSegment[], cutAt: LogSegment): Promise<void> {
+    for (const segment of later) {
+      this.bytesTruncated += segment.sizeBytes;
+      this.segmentsDropped += 1;
+      this.logger.warn({ segment: segment.baseOffset, sizeBytes: segment.sizeBytes, after: cutAt.baseOffset }, 'recovery dropped a segment that follows a cut');
+      await segment.delete();
+    }
+  }
+
+  // Loads both index files if they pass a sanity check; false means "rebuild from the log".
+  private async loadIndexes(segment: LogSegment): Promise<boolean> {
+    const offsetBytes = await readIfPresent(segment.offsetIndexPath);
+    const timeBytes = await readIfPresent(segment.timeIndexPath);
+    if (offsetBytes === null || timeBytes === null) {
+      if (segment.sizeBytes > 0) this.logger.info({ segment: segment.baseOffset }, 'index file missing; rebuilding it from the log');
+      return false;
+    }
+    const offsetIndex = OffsetIndex.fromBytes(offsetBytes, segment.baseOffset, this.config.indexBytesMax, segment.sizeBytes);
+    const timeIndex = TimeIndex.fromBytes(timeBytes, segment.baseOffset, this.config.indexBytesMax, Number.MAX_SAFE_INTEGER);
+    if (typeof offsetIndex === 'string' || typeof timeIndex === 'string') {
+      const reason = typeof offsetIndex === 'string' ? `offset index: ${offsetIndex}` : `time index: ${String(timeIndex)}`;
+      this.logger.warn({ segment: segment.baseOffset, reason }, 'index file fails its sanity check; rebuilding it from the log');
+      return false;
+    }
+    segment.adoptIndexes(offsetIndex, timeIndex);
+    return true;
+  }
+}
+
+// Segment base offsets in order; removes debris of interrupted writes and orphaned indexes.
+async function listSegments(directory: string, logger: Logger): Promise<number[]> {
+  const names = await readdir(directory);
+  const baseOffsets: number[] = [];
+  for (const name of names) {
+    const baseOffset = parseLogFileName(name);
+    if (baseOffset !== null) baseOffsets.push(baseOffset);
+  }
+  const logPrefixes = new Set(baseOffsets.map((offset) => String(offset).padStart(20, '0')));
+  for (const name of names) {
+    const orphanIndex = (name.endsWith(INDEX_SUFFIX) || name.endsWith(TIME_INDEX_SUFFIX)) && !logPrefixes.has(name.slice(0, 20));
+    if (name.endsWith('.tmp') || orphanIndex) {
+      logger.info({ file: name }, 'removing leftover file');
+      await unlinkIfPresent(join(directory, name));
+    }
+  }
+  return baseOffsets.sort((a, b) => a - b);
+}
+
+async function readIfPresent(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+function findLastIndex<T>(items: readonly T[], predicate: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return i;
+  return -1;
+}
+
+function emptyReport(segmentCount: number): LoadReport {
+  return { segmentCount, bytesScanned: 0, bytesTruncated: 0, segmentsDropped: 0, indexesRebuilt: 0 };
+}

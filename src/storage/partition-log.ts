@@ -1,0 +1,418 @@
+import type { Logger } from 'pino';
+import { assert } from '../errors/assert.js';
+import { SluiceError } from '../errors/sluice-error.js';
+import {
+  LOG_OVERHEAD_BYTES, checkBatchFraming, decodeRecords, lastOffsetOf, stampBatch, validateProducedBatch,
+  type RecordBatchHeader,
+} from '../record/index.js';
+import { fsyncDirectory } from './durable-file.js';
+import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
+import type { LogConfig } from './log-config.js';
+import { loadSegments, type LoadReport } from './log-loader.js';
+import { LogSegment, type BatchToWrite } from './log-segment.js';
+
+/** Everything a partition log is opened with. */
+export interface PartitionLogOptions {
+  readonly directory: string;
+  readonly config: LogConfig;
+  /** From the recovery-point checkpoint; null when there is none to trust (scan everything). */
+  readonly recoveryPoint: number | null;
+  /** From the high-watermark checkpoint, if any; clamped to what recovery kept. */
+  readonly highWatermark: number | null;
+  /**
+   * True while this log is its partition's only replica: the high watermark is then simply the
+   * flushed offset. Replication will set it from the ISR instead.
+   */
+  readonly highWatermarkFollowsFlush: boolean;
+  readonly nowMs: () => number;
+  readonly logger: Logger;
+  /** Called once when a disk write or fsync fails; the owner must stop using the disk. */
+  readonly onFatal: (error: Error) => void;
+}
+
+/** Offsets a durable append was given. */
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+}
+
+/** Whole raw batches from one segment, and where the next read should start. */
+export interface LogReadResult {
+  /** Concatenated RecordBatch v2 bytes, as stored. */
+  readonly bytes: Uint8Array;
+  readonly batchCount: number;
+  /** Offset after the last returned batch (the start offset when nothing was returned). */
+  readonly nextOffset: number;
+}
+
+/**
+ * One partition's log: segments in order, appends through group commit, reads of whole batches.
+ * The segments' `.log` files are authoritative; every offset here is derived from them:
+ *
+ *   logStartOffset <= highWatermark <= flushedOffset (= recovery point) <= logEndOffset
+ *
+ * where logEndOffset counts batches written to the file and flushedOffset those fsynced. (With
+ * replication, the high watermark may trail the flushed offset; it never passes it here.)
+ */
+export class PartitionLog {
+  private readonly committer: GroupCommitter<BatchToWrite>;
+  private segments: LogSegment[];
+  private nextOffsetToAssign: number;
+  private flushed: number;
+  private highWatermarkOffset: number;
+  private closed = false;
+
+  private constructor(private readonly options: PartitionLogOptions, segments: LogSegment[], readonly loadReport: LoadReport) {
+    this.segments = segments;
+    const logEndOffset = this.activeSegment.nextOffset;
+    this.nextOffsetToAssign = logEndOffset;
+    this.flushed = logEndOffset;
+    this.highWatermarkOffset = options.highWatermarkFollowsFlush ? logEndOffset : clamp(options.highWatermark ?? 0, this.logStartOffset, logEndOffset);
+    this.committer = new GroupCommitter(
+      { write: (batches) => this.writeGroup(batches), sync: () => this.syncActive() },
+      options.config.groupCommitBytesMax,
+      (error) => this.options.onFatal(error),
+    );
+  }
+
+  /** Opens (creating if empty) and recovers the log in `options.directory`. */
+  static async open(options: PartitionLogOptions): Promise<PartitionLog> {
+    const { segments, report } = await loadSegments(options.directory, options.config, options.recoveryPoint, options.nowMs(), options.logger);
+    // Recovery read what it kept; make it durable so the recovery point can move to the end.
+    for (const segment of segments) await segment.flush();
+    const log = new PartitionLog(options, segments, report);
+    options.logger.info({
+      logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, ...report,
+    }, 'partition log loaded');
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.segments[0]!.baseOffset;
+  }
+
+  /** One past the last offset written to the file (not necessarily durable). */
+  get logEndOffset(): number {
+    return this.activeSegment.nextOffset;
+  }
+
+  /** One past the last offset fsynced; also the recovery point. */
+  get flushedOffset(): number {
+    return this.flushed;
+  }
+
+  get highWatermark(): number {
+    return this.highWatermarkOffset;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Total bytes of all segment files. */
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+  }
+
+  get commitStats(): Readonly<GroupCommitStats> {
+    return this.committer.stats;
+  }
+
+  /** Sets the high watermark (replication's job; never past the flushed offset). */
+  updateHighWatermark(offset: number): void {
+    assert(offset >= this.logStartOffset && offset <= this.flushed, `highWatermark ${offset} within [${this.logStartOffset}, ${this.flushed}]`);
+    this.highWatermarkOffset = offset;
+  }
+
+  /**
+   * Appends one producer batch as leader: validates it, assigns offsets and stamps them with
+   * `partitionLeaderEpoch` into the batch's own bytes (outside the CRC), and resolves once the
+   * batch is fsynced. The caller must not touch `batch` afterwards.
+   */
+  async append(batch: Uint8Array, partitionLeaderEpoch = 0): Promise<AppendResult> {
+    this.assertOpen();
+    const produced = validateProducedBatch(batch, this.options.config.batchBytesMax);
+    const baseOffset = this.nextOffsetToAssign;
+    stampBatch(batch, baseOffset, partitionLeaderEpoch);
+    const header: RecordBatchHeader = { ...produced, baseOffset, partitionLeaderEpoch };
+    this.nextOffsetToAssign = lastOffsetOf(header) + 1;
+    await this.committer.commit({ bytes: batch, header }, batch.length);
+    return { baseOffset, lastOffset: lastOffsetOf(header) };
+  }
+
+  /**
+   * Reads whole batches starting with the one that holds `startOffset`, up to `maxBytes` (but at
+   * least one batch, so that a batch bigger than `maxBytes` cannot stall a reader), and only
+   * batches that end before `maxOffset` (the high watermark, for consumers). Every batch is
+   * CRC-checked before it is returned.
+   */
+  async read(startOffset: number, maxBytes: number, maxOffset = this.logEndOffset): Promise<LogReadResult> {
+    if (this.committer.failed !== null) throw new SluiceError('KAFKA_STORAGE_ERROR', this.committer.failed.message);
+    if (startOffset < this.logStartOffset || startOffset > this.logEndOffset) {
+      throw new SluiceError('OFFSET_OUT_OF_RANGE', `offset ${startOffset} is outside [${this.logStartOffset}, ${this.logEndOffset}]`);
+    }
+    const bound = Math.min(maxOffset, this.logEndOffset);
+    for (let index = this.segmentIndexFor(startOffset); index < this.segments.length && startOffset < bound; index++) {
+      const segment = this.segments[index]!;
+      if (startOffset >= segment.nextOffset) continue;
+      const result = await this.readSegment(segment, startOffset, maxBytes, bound);
+      if (result.batchCount > 0 || result.nextOffset >= bound) return result;
+    }
+    return { bytes: new Uint8Array(0), batchCount: 0, nextOffset: startOffset };
+  }
+
+  /** The first offset whose record timestamp is at least `timestamp`, or null when none is. */
+  async offsetForTimestamp(timestamp: number): Promise<number | null> {
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp === null || segment.maxTimestamp < timestamp) continue;
+      const fromOffset = segment.timeIndex.lookup(timestamp);
+      const found = await this.firstRecordAtOrAfter(segment, fromOffset, timestamp);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  /**
+   * Removes every batch at or after `offset` (replication's divergence truncation). A batch that
+   * straddles `offset` goes whole, so the new log end may be below `offset`; it is returned.
+   */
+  async truncateTo(offset: number): Promise<number> {
+    this.assertOpen();
+    await this.committer.exclusive(() => this.truncateExclusive(offset));
+    return this.logEndOffset;
+  }
+
+  /**
+   * Deletes whole old segments past `retentionMs` or beyond `retentionBytes`, oldest first,
+   * never the active segment and never one holding offsets at or above the high watermark.
+   * Returns how many were deleted.
+   */
+  async applyRetention(): Promise<number> {
+    this.assertOpen();
+    const doomed = this.segmentsPastRetention();
+    if (doomed.length === 0) return 0;
+    this.segments = this.segments.slice(doomed.length);
+    for (const segment of doomed) {
+      this.options.logger.info({ segment: segment.baseOffset, sizeBytes: segment.sizeBytes, maxTimestamp: segment.maxTimestamp }, 'retention deleted a segment');
+      await segment.delete();
+    }
+    await fsyncDirectory(this.options.directory);
+    return doomed.length;
+  }
+
+  /** Waits for queued appends, writes the index files and closes every file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.committer.failed === null) {
+      await this.committer.exclusive(async () => {
+        await this.activeSegment.flush();
+        this.activeSegment.sealIndexes();
+        await this.activeSegment.writeIndexes();
+      });
+    }
+    for (const segment of this.segments) await segment.close();
+  }
+
+  private get activeSegment(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SluiceError('KAFKA_STORAGE_ERROR', 'the log is closed');
+  }
+
+  // Binary search: the last segment whose base offset is at most `offset`.
+  private segmentIndexFor(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (this.segments[middle]!.baseOffset <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+
+  // Group commit's write step: rolls where needed, then one writev per segment touched.
+  private async writeGroup(batches: readonly BatchToWrite[]): Promise<void> {
+    let run: BatchToWrite[] = [];
+    let runBytes = 0;
+    for (const batch of batches) {
+      if (this.shouldRoll(this.activeSegment.sizeBytes + runBytes, batch)) {
+        if (run.length > 0) await this.activeSegment.append(run, this.options.nowMs());
+        await this.roll(batch.header.baseOffset);
+        run = [];
+        runBytes = 0;
+      }
+      run.push(batch);
+      runBytes += batch.bytes.length;
+    }
+    await this.activeSegment.append(run, this.options.nowMs());
+  }
+
+  // Group commit's sync step. Rolled segments were fsynced at the roll; only the active one
+  // holds unsynced bytes, and nothing else writes while this runs.
+  private async syncActive(): Promise<void> {
+    await this.activeSegment.flush();
+    this.flushed = this.activeSegment.nextOffset;
+    if (this.options.highWatermarkFollowsFlush) this.highWatermarkOffset = this.flushed;
+  }
+
+  private shouldRoll(sizeBytes: number, batch: BatchToWrite): boolean {
+    if (sizeBytes === 0) return false;
+    const segment = this.activeSegment;
+    const config = this.options.config;
+    return sizeBytes + batch.bytes.length > config.segmentBytes
+      || segment.indexIsFull
+      || lastOffsetOf(batch.header) - segment.baseOffset > 0xffffffff
+      || (segment.firstAppendAtMs !== null && this.options.nowMs() - segment.firstAppendAtMs >= config.segmentMs);
+  }
+
+  // Seals the active segment (fsynced, final index entries written) and starts a new one.
+  private async roll(baseOffset: number): Promise<void> {
+    const old = this.activeSegment;
+    await old.flush();
+    old.sealIndexes();
+    await old.writeIndexes();
+    const segment = await LogSegment.create(this.options.directory, baseOffset, this.options.config);
+    await fsyncDirectory(this.options.directory);
+    this.segments.push(segment);
+    this.options.logger.info({ segment: baseOffset, previousSizeBytes: old.sizeBytes }, 'rolled to a new segment');
+  }
+
+  private async readSegment(segment: LogSegment, startOffset: number, maxBytes: number, bound: number): Promise<LogReadResult> {
+    const batchBytesMax = this.options.config.batchBytesMax;
+    const entry = segment.offsetIndex.lookup(startOffset);
+    const parts: Uint8Array[] = [];
+    let totalBytes = 0;
+    let nextOffset = startOffset;
+    let position = entry.position;
+    let chunkBytes = this.options.config.indexIntervalBytes + maxBytes;
+    // Each pass either consumes a chunk or grows it to hold one whole batch, so it ends.
+    for (let pass = 0; position < segment.sizeBytes; pass++) {
+      assert(pass < 1_000_000, 'read loop is bounded by the segment size');
+      const chunk = await segment.read(position, chunkBytes);
+      let at = 0;
+      let done = false;
+      while (!done) {
+        const check = checkBatchFraming(chunk, at, batchBytesMax);
+        if (check.kind === 'end') break;
+        if (check.kind === 'torn' && position + chunk.length < segment.sizeBytes) {
+          chunkBytes = Math.max(chunkBytes, batchSizeAt(chunk, at));
+          break;
+        }
+        if (check.kind !== 'valid') {
+          if (parts.length > 0) return { bytes: concat(parts, totalBytes), batchCount: parts.length, nextOffset };
+          this.options.logger.error({ segment: segment.baseOffset, position: position + at, reason: check.reason }, 'refusing to serve a corrupt batch');
+          throw new SluiceError('CORRUPT_MESSAGE', `segment ${segment.baseOffset} position ${position + at}: ${check.reason}`);
+        }
+        const lastOffset = lastOffsetOf(check.header);
+        if (lastOffset >= startOffset) {
+          if (lastOffset >= bound || (parts.length > 0 && totalBytes + check.sizeBytes > maxBytes)) {
+            done = true;
+            break;
+          }
+          parts.push(chunk.subarray(at, at + check.sizeBytes));
+          totalBytes += check.sizeBytes;
+          nextOffset = lastOffset + 1;
+        }
+        at += check.sizeBytes;
+      }
+      if (done || totalBytes >= maxBytes) break;
+      position += at;
+    }
+    return { bytes: concat(parts, totalBytes), batchCount: parts.length, nextOffset };
+  }
+
+  private async firstRecordAtOrAfter(segment: LogSegment, fromOffset: number, timestamp: number): Promise<number | null> {
+    let offset = Math.max(fromOffset, segment.baseOffset);
+    while (offset < segment.nextOffset) {
+      const result = await this.readSegment(segment, offset, this.options.config.indexIntervalBytes, segment.nextOffset);
+      if (result.batchCount === 0) return null;
+      for (const batch of splitBatches(result.bytes)) {
+        const header = checkBatchFraming(batch, 0, this.options.config.batchBytesMax);
+        if (header.kind !== 'valid' || header.header.maxTimestamp < timestamp) continue;
+        const record = decodeRecords(batch).find((candidate) => candidate.timestamp >= timestamp);
+        if (record !== undefined) return record.offset;
+      }
+      offset = result.nextOffset;
+    }
+    return null;
+  }
+
+  private async truncateExclusive(offset: number): Promise<void> {
+    if (offset >= this.logEndOffset) return;
+    const keep = this.segments.filter((segment) => segment.baseOffset < offset || segment === this.segments[0]);
+    for (const segment of this.segments.slice(keep.length)) await segment.delete();
+    this.segments = keep;
+    const segment = this.activeSegment;
+    const cut = await this.batchBoundaryAtOrBefore(segment, offset);
+    await segment.truncateTo(cut.position, cut.offset);
+    await segment.writeIndexes();
+    await fsyncDirectory(this.options.directory);
+    this.nextOffsetToAssign = segment.nextOffset;
+    this.flushed = Math.min(this.flushed, segment.nextOffset);
+    this.highWatermarkOffset = Math.min(this.highWatermarkOffset, segment.nextOffset);
+    this.options.logger.warn({ requestedOffset: offset, logEndOffset: segment.nextOffset }, 'log truncated');
+  }
+
+  // Where the batch holding `offset` starts (or the segment end when none does).
+  private async batchBoundaryAtOrBefore(segment: LogSegment, offset: number): Promise<{ position: number; offset: number }> {
+    const entry = segment.offsetIndex.lookup(offset);
+    let boundary = { position: entry.position, offset: entry.offset };
+    const stop = await segment.scan(entry.position, (batch) => {
+      if (lastOffsetOf(batch.header) >= offset) return 'stop';
+      boundary = { position: batch.position + batch.sizeBytes, offset: lastOffsetOf(batch.header) + 1 };
+      return 'continue';
+    });
+    return stop.kind === 'stopped' ? { position: stop.position, offset: boundary.offset } : boundary;
+  }
+
+  private segmentsPastRetention(): LogSegment[] {
+    const { retentionBytes, retentionMs } = this.options.config;
+    const candidates = this.segments.slice(0, -1).filter((segment) => segment.nextOffset <= this.highWatermarkOffset);
+    const doomed: LogSegment[] = [];
+    let excessBytes = retentionBytes === null ? 0 : this.sizeBytes - retentionBytes;
+    const cutoffMs = retentionMs === null ? null : this.options.nowMs() - retentionMs;
+    for (const segment of candidates) {
+      const tooOld = cutoffMs !== null && segment.maxTimestamp !== null && segment.maxTimestamp < cutoffMs;
+      const tooBig = retentionBytes !== null && excessBytes - segment.sizeBytes >= 0;
+      if (!tooOld && !tooBig) break;
+      excessBytes -= segment.sizeBytes;
+      doomed.push(segment);
+    }
+    return doomed;
+  }
+}
+
+// Size of the batch starting at `at` per its length field (enough bytes to read that field if not).
+function batchSizeAt(chunk: Uint8Array, at: number): number {
+  if (chunk.length - at < LOG_OVERHEAD_BYTES) return LOG_OVERHEAD_BYTES;
+  return new DataView(chunk.buffer, chunk.byteOffset + at).getInt32(8) + LOG_OVERHEAD_BYTES;
+}
+
+/** Splits concatenated, already-validated batches. */
+function* splitBatches(bytes: Uint8Array): Generator<Uint8Array> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at < bytes.length;) {
+    const size = view.getInt32(at + 8) + LOG_OVERHEAD_BYTES;
+    yield bytes.subarray(at, at + size);
+    at += size;
+  }
+}
+
+function concat(parts: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const bytes = new Uint8Array(totalBytes);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(Math.max(value, low), high);
+}
