@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Every broker setting, its default, its unit and its bounds, in one table. Units go last in the
+ * names. A setting that may be "off" is nullable and says so; no number means "unlimited".
+ */
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const GIB = 1024 * MIB;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+interface IntegerSetting {
+  readonly kind: 'integer';
+  readonly default: number | null;
+  readonly min: number;
+  readonly max: number;
+  readonly nullable?: true;
+  readonly doc: string;
+}
+interface StringSetting {
+  readonly kind: 'string';
+  readonly default: string;
+  readonly choices?: readonly string[];
+  readonly doc: string;
+}
+type Setting = IntegerSetting | StringSetting;
+
+export const BROKER_SETTINGS = {
+  dataDir: { kind: 'string', default: './data', doc: 'Directory holding partition logs, checkpoints and meta.properties.' },
+  brokerId: { kind: 'integer', default: 0, min: 0, max: 2 ** 31 - 1, doc: 'This broker\'s id; recorded in meta.properties, which refuses another.' },
+  logLevel: { kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], doc: 'pino log level.' },
+  segmentBytes: { kind: 'integer', default: GIB, min: 1 * KIB, max: 2 ** 31 - 1, doc: 'Roll a segment before it grows past this. File positions are u32 in the index, and Kafka\'s default is 1 GiB.' },
+  segmentMs: { kind: 'integer', default: 7 * DAY_MS, min: 1, max: Number.MAX_SAFE_INTEGER, doc: 'Roll a non-empty segment once it has been active this long, so time retention can delete it.' },
+  indexIntervalBytes: { kind: 'integer', default: 4 * KIB, min: 1, max: 2 ** 31 - 1, doc: 'Bytes of log between sparse index entries; bounds the scan after an index lookup.' },
+  indexBytesMax: { kind: 'integer', default: 10 * MIB, min: 12, max: 2 ** 31 - 1, doc: 'Size cap of each index of a segment; a full index rolls the segment (Kafka\'s segment.index.bytes).' },
+  batchBytesMax: { kind: 'integer', default: 1 * MIB, min: 61, max: 64 * MIB, doc: 'Largest record batch accepted, header included (Kafka\'s message.max.bytes).' },
+  retentionBytes: { kind: 'integer', default: null, nullable: true, min: 0, max: Number.MAX_SAFE_INTEGER, doc: 'Delete old segments while a partition is bigger than this; null keeps any size.' },
+  retentionMs: { kind: 'integer', default: 7 * DAY_MS, nullable: true, min: 0, max: Number.MAX_SAFE_INTEGER, doc: 'Delete segments whose newest record is older than this; null keeps any age.' },
+  groupCommitBytesMax: { kind: 'integer', default: 4 * MIB, min: 1 * KIB, max: 256 * MIB, doc: 'Most bytes one group commit writes before its fsync; bounds the latency one fsync adds.' },
+  checkpointIntervalMs: { kind: 'integer', default: 60_000, min: 10, max: DAY_MS, doc: 'How often recovery points and high watermarks are checkpointed; bounds what a crash re-scans.' },
+  retentionCheckIntervalMs: { kind: 'integer', default: 5 * 60_000, min: 10, max: DAY_MS, doc: 'How often retention runs.' },
+} as const satisfies Record<string, Setting>;
+
+type Settings = typeof BROKER_SETTINGS;
+type ValueOf<S> = S extends { kind: 'string' } ? string : S extends { nullable: true } ? number | null : number;
+
+/** The validated, frozen broker configuration. */
+export type BrokerConfig = { readonly [K in keyof Settings]: ValueOf<Settings[K]> };
+
+/** A setting name, e.g. 'segmentBytes'. */
+export type SettingName = keyof Settings;
+
+/** A configuration value that fails validation; names the setting and where it came from. */
+export class ConfigError extends Error {
+  constructor(readonly setting: string, readonly source: string, detail: string) {
+    super(`${setting} (from ${source}): ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Where raw values come from, lowest precedence first. */
+export interface ConfigSources {
+  /** Path of a JSON file of { settingName: value }. */
+  readonly file?: string;
+  /** Environment; SLUICE_SEGMENT_BYTES sets segmentBytes. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Command-line flags, already parsed, by setting name. */
+  readonly flags?: Partial<Record<SettingName, unknown>>;
+}
+
+/** Builds the config from defaults, file, env and flags (later wins), validated and frozen. */
+export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
+  const raw = new Map<SettingName, { value: unknown; source: string }>();
+  if (sources.file !== undefined) readFileSource(sources.file, raw);
+  for (const name of settingNames()) {
+    const fromEnv = sources.env?.[envName(name)];
+    if (fromEnv !== undefined) raw.set(name, { value: fromEnv, source: `env ${envName(name)}` });
+    const fromFlag = sources.flags?.[name];
+    if (fromFlag !== undefined) raw.set(name, { value: fromFlag, source: 'command line' });
+  }
+  const config: Record<string, unknown> = {};
+  for (const name of settingNames()) {
+    const given = raw.get(name);
+    config[name] = given === undefined ? BROKER_SETTINGS[name].default : validate(name, BROKER_SETTINGS[name], given.value, given.source);
+  }
+  return Object.freeze(config) as BrokerConfig;
+}
+
+/** SLUICE_SEGMENT_BYTES for segmentBytes. */
+export function envName(name: SettingName): string {
+  return `SLUICE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+}
+
+function settingNames(): SettingName[] {
+  return Object.keys(BROKER_SETTINGS) as SettingName[];
+}
+
+function readFileSource(path: string, raw: Map<SettingName, { value: unknown; source: string }>): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError('config file', path, (error as Error).message);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('config file', path, 'must be a JSON object');
+  for (const [name, value] of Object.entries(parsed)) {
+    if (!(name in BROKER_SETTINGS)) throw new ConfigError(name, path, `unknown setting; known: ${settingNames().join(', ')}`);
+    raw.set(name as SettingName, { value, source: path });
+  }
+}
+
+function validate(name: string, setting: Setting, value: unknown, source: string): unknown {
+  if (setting.kind === 'string') {
+    if (typeof value !== 'string' || value === '') throw new ConfigError(name, source, 'must be a non-empty string');
+    if (setting.choices !== undefined && !setting.choices.includes(value)) throw new ConfigError(name, source, `must be one of ${setting.choices.join(', ')}`);
+    return value;
+  }
+  if (value === null || value === 'null') {
+    if (setting.nullable === true) return null;
+    throw new ConfigError(name, source, 'may not be null');
+  }
+  const number = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number)) throw new ConfigError(name, source, `must be an integer, got ${JSON.stringify(value)}`);
+  if (number < setting.min || number > setting.max) throw new ConfigError(name, source, `${number} is outside [${setting.min}, ${setting.max}]`);
+  return number;
+}

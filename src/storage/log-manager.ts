@@ -1,0 +1,166 @@
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { assert } from '../errors/assert.js';
+import { fsyncDirectory } from './durable-file.js';
+import type { LogConfig } from './log-config.js';
+import { ensureMetaProperties, type MetaProperties } from './meta-properties.js';
+import { readOffsetCheckpoint, writeOffsetCheckpoint, type PartitionOffset } from './offset-checkpoint-file.js';
+import { PartitionLog } from './partition-log.js';
+import { parsePartitionDirName, partitionDirName } from './segment-names.js';
+
+export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
+export const HIGH_WATERMARK_CHECKPOINT_FILE = 'replication-offset-checkpoint';
+
+/** What the log manager is opened with. */
+export interface LogManagerOptions {
+  readonly dataDir: string;
+  readonly brokerId: number;
+  readonly config: LogConfig;
+  /** How often the recovery point and high watermark of every log are checkpointed. */
+  readonly checkpointIntervalMs: number;
+  /** How often retention is applied to every log. */
+  readonly retentionCheckIntervalMs: number;
+  readonly highWatermarkFollowsFlush: boolean;
+  readonly nowMs: () => number;
+  readonly logger: Logger;
+  readonly onFatal: (error: Error) => void;
+}
+
+/**
+ * Owns one data directory: its partition logs, its two checkpoint files and its meta.properties
+ * (the layout is in docs/storage.md). Checkpoints are written every `checkpointIntervalMs` and on
+ * close; a checkpoint only ever records offsets that were fsynced.
+ */
+export class LogManager {
+  private readonly logs = new Map<string, PartitionLog>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  // Checkpoints, retention and close run one at a time: they share temp files and segments.
+  private maintenance: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly options: LogManagerOptions, readonly meta: MetaProperties) {}
+
+  /** Opens the data directory, recovering every partition log in it. */
+  static async open(options: LogManagerOptions): Promise<LogManager> {
+    await mkdir(options.dataDir, { recursive: true });
+    const meta = await ensureMetaProperties(options.dataDir, options.brokerId);
+    const manager = new LogManager(options, meta);
+    await manager.openExistingLogs();
+    manager.startTimers();
+    return manager;
+  }
+
+  /** Every open log, keyed `<topic>-<partition>`. */
+  get partitions(): ReadonlyMap<string, PartitionLog> {
+    return this.logs;
+  }
+
+  /** The log of a partition, or undefined when this directory has none. */
+  log(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(partitionDirName(topic, partition));
+  }
+
+  /** The log of a partition, created empty if it does not exist. */
+  async getOrCreateLog(topic: string, partition: number): Promise<PartitionLog> {
+    assert(!this.closed, 'log manager is open');
+    const existing = this.log(topic, partition);
+    if (existing !== undefined) return existing;
+    const directory = join(this.options.dataDir, partitionDirName(topic, partition));
+    await mkdir(directory, { recursive: true });
+    await fsyncDirectory(this.options.dataDir);
+    const log = await this.openLog(topic, partition, directory, null, null);
+    this.logs.set(partitionDirName(topic, partition), log);
+    return log;
+  }
+
+  /** Writes both checkpoint files from the logs' current flushed offsets and high watermarks. */
+  async checkpoint(): Promise<void> {
+    return this.serially(() => this.writeCheckpoints());
+  }
+
+  private async writeCheckpoints(): Promise<void> {
+    const recoveryPoints: PartitionOffset[] = [];
+    const highWatermarks: PartitionOffset[] = [];
+    for (const [name, log] of this.logs) {
+      const { topic, partition } = parsePartitionDirName(name)!;
+      recoveryPoints.push({ topic, partition, offset: log.flushedOffset });
+      highWatermarks.push({ topic, partition, offset: log.highWatermark });
+    }
+    await writeOffsetCheckpoint(join(this.options.dataDir, RECOVERY_POINT_CHECKPOINT_FILE), recoveryPoints);
+    await writeOffsetCheckpoint(join(this.options.dataDir, HIGH_WATERMARK_CHECKPOINT_FILE), highWatermarks);
+  }
+
+  /** Applies retention to every log; returns the number of segments deleted. */
+  async applyRetention(): Promise<number> {
+    return this.serially(async () => {
+      let deleted = 0;
+      for (const log of this.logs.values()) deleted += await log.applyRetention();
+      return deleted;
+    });
+  }
+
+  /** Closes every log (indexes written, files closed), then writes the checkpoints last. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.serially(async () => {
+      for (const log of this.logs.values()) await log.close();
+      await this.writeCheckpoints();
+    });
+  }
+
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.maintenance.then(task);
+    this.maintenance = result.catch(() => undefined);
+    return result;
+  }
+
+  private async openExistingLogs(): Promise<void> {
+    const recoveryPoints = await this.readCheckpoint(RECOVERY_POINT_CHECKPOINT_FILE);
+    const highWatermarks = await this.readCheckpoint(HIGH_WATERMARK_CHECKPOINT_FILE);
+    for (const name of (await readdir(this.options.dataDir)).sort()) {
+      const parsed = parsePartitionDirName(name);
+      const directory = join(this.options.dataDir, name);
+      if (parsed === null || !(await stat(directory)).isDirectory()) continue;
+      const log = await this.openLog(parsed.topic, parsed.partition, directory, recoveryPoints.get(name) ?? null, highWatermarks.get(name) ?? null);
+      this.logs.set(name, log);
+    }
+  }
+
+  private async openLog(topic: string, partition: number, directory: string, recoveryPoint: number | null, highWatermark: number | null): Promise<PartitionLog> {
+    return PartitionLog.open({
+      directory, config: this.options.config, recoveryPoint, highWatermark,
+      highWatermarkFollowsFlush: this.options.highWatermarkFollowsFlush,
+      nowMs: this.options.nowMs, logger: this.options.logger.child({ topic, partition }),
+      onFatal: this.options.onFatal,
+    });
+  }
+
+  // A checkpoint that cannot be believed is treated as absent: every log it would have covered
+  // is then scanned from its start, which is slow but never wrong.
+  private async readCheckpoint(fileName: string): Promise<Map<string, number>> {
+    const read = await readOffsetCheckpoint(join(this.options.dataDir, fileName));
+    const offsets = new Map<string, number>();
+    if (read.kind === 'invalid') {
+      this.options.logger.warn({ file: fileName, reason: read.reason }, 'ignoring an invalid checkpoint file; logs will be recovered from their start');
+    }
+    if (read.kind !== 'read') return offsets;
+    for (const entry of read.entries) offsets.set(partitionDirName(entry.topic, entry.partition), entry.offset);
+    return offsets;
+  }
+
+  private startTimers(): void {
+    const every = (intervalMs: number, task: () => Promise<unknown>, what: string): void => {
+      const timer = setInterval(() => {
+        if (this.closed) return;
+        task().catch((error: unknown) => this.options.logger.error({ err: error }, `${what} failed`));
+      }, intervalMs);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.checkpointIntervalMs, () => this.checkpoint(), 'checkpoint');
+    every(this.options.retentionCheckIntervalMs, () => this.applyRetention(), 'retention');
+  }
+}
