@@ -31,7 +31,14 @@ async function runBroker(flags: Record<string, unknown>): Promise<void> {
     logger.fatal({ err: error }, 'disk write or fsync failed; stopping the broker');
     process.exit(1);
   };
-  const broker = await Broker.start(config, logger, onFatal);
+  let broker: Broker;
+  try {
+    broker = await Broker.start(config, logger, onFatal);
+  } catch (error) {
+    logger.fatal({ err: error }, 'broker could not start');
+    process.stderr.write(`sluice broker: cannot start: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
