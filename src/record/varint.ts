@@ -1,12 +1,20 @@
 /**
  * Zigzag variable-length integers, as Kafka's ByteUtils writes them (protobuf's encoding): 7 bits
  * a byte, low bits first, high bit set on every byte but the last. A varint holds an i32 (at
- * most 5 bytes), a varlong an i64 (at most 10 bytes); we keep varlongs in JS numbers and refuse
- * any outside the safe-integer range rather than round them.
+ * most 5 bytes), a varlong an i64 (at most 10 bytes). We keep decoded values in JS numbers and
+ * refuse any outside the safe-integer range rather than round them.
+ *
+ * The zigzag form of a safe integer can exceed 2^53 (it is up to 2^54), so values whose
+ * magnitude passes 2^52 take a BigInt path; everything a real record holds takes the fast one.
  */
 
 export const VARINT_BYTES_MAX = 5;
 export const VARLONG_BYTES_MAX = 10;
+
+// |value| <= 2^52 - 1 keeps the zigzag form below 2^53, exact in a double.
+const FAST_MAGNITUDE_MAX = 2 ** 52 - 1;
+// 7 groups of 7 bits: a zigzag value below 2^49, exact in a double.
+const FAST_BYTES_MAX = 7;
 
 /** Where a decoded value ends, or why it could not be decoded. */
 export type VarintRead =
@@ -15,6 +23,7 @@ export type VarintRead =
 
 /** Bytes the zigzag varint encoding of `value` takes. */
 export function varintSize(value: number): number {
+  if (Math.abs(value) > FAST_MAGNITUDE_MAX) return bigVarintSize(value);
   let zigzag = zigzagEncode(value);
   let size = 1;
   while (zigzag >= 0x80) {
@@ -24,8 +33,9 @@ export function varintSize(value: number): number {
   return size;
 }
 
-/** Writes `value` as a zigzag varint at `position`; returns the position after it. */
+/** Writes `value` (a safe integer) as a zigzag varint at `position`; returns the position after it. */
 export function writeVarint(bytes: Uint8Array, position: number, value: number): number {
+  if (Math.abs(value) > FAST_MAGNITUDE_MAX) return writeBigVarint(bytes, position, value);
   let zigzag = zigzagEncode(value);
   let at = position;
   while (zigzag >= 0x80) {
@@ -48,10 +58,11 @@ export function readVarint(bytes: Uint8Array, position: number): VarintRead {
 export function readVarlong(bytes: Uint8Array, position: number): VarintRead {
   const read = readUnsigned(bytes, position, VARLONG_BYTES_MAX);
   if (!read.ok) return read;
-  if (!Number.isSafeInteger(read.value)) return { ok: false, reason: 'out-of-range' };
-  return { ok: true, value: zigzagDecode(read.value), next: read.next };
+  if (read.next - position <= FAST_BYTES_MAX) return { ok: true, value: zigzagDecode(read.value), next: read.next };
+  return readBigVarlong(bytes, position, read.next);
 }
 
+// The float accumulation below is exact up to 7 bytes; longer values are re-read exactly.
 function readUnsigned(bytes: Uint8Array, position: number, bytesMax: number): VarintRead {
   let value = 0;
   let multiplier = 1;
@@ -64,6 +75,41 @@ function readUnsigned(bytes: Uint8Array, position: number, bytesMax: number): Va
     multiplier *= 128;
   }
   return { ok: false, reason: 'too-long' };
+}
+
+function readBigVarlong(bytes: Uint8Array, position: number, next: number): VarintRead {
+  let zigzag = 0n;
+  for (let at = next - 1; at >= position; at--) zigzag = (zigzag << 7n) | BigInt(bytes[at]! & 0x7f);
+  if (zigzag >= 1n << 64n) return { ok: false, reason: 'out-of-range' };
+  const value = (zigzag & 1n) === 0n ? zigzag >> 1n : -((zigzag + 1n) >> 1n);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) return { ok: false, reason: 'out-of-range' };
+  return { ok: true, value: Number(value), next };
+}
+
+function bigZigzag(value: number): bigint {
+  const big = BigInt(value);
+  return big >= 0n ? big << 1n : (-big << 1n) - 1n;
+}
+
+function bigVarintSize(value: number): number {
+  let zigzag = bigZigzag(value);
+  let size = 1;
+  while (zigzag >= 0x80n) {
+    zigzag >>= 7n;
+    size += 1;
+  }
+  return size;
+}
+
+function writeBigVarint(bytes: Uint8Array, position: number, value: number): number {
+  let zigzag = bigZigzag(value);
+  let at = position;
+  while (zigzag >= 0x80n) {
+    bytes[at++] = Number(zigzag & 0x7fn) | 0x80;
+    zigzag >>= 7n;
+  }
+  bytes[at++] = Number(zigzag);
+  return at;
 }
 
 // Arithmetic rather than bit operators, so that values past 32 bits survive.
