@@ -78,6 +78,8 @@ export class GroupCommitter<T> {
     void this.drain();
   }
 
+  // `running` must drop in the same tick the loop sees an empty queue: a commit() arriving
+  // between the two would find `running` still set and wait forever.
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && this.failure === null) {
       const head = this.queue[0]!;
@@ -131,7 +133,9 @@ export class GroupCommitter<T> {
     this.failure = cause;
     const error = storageError(cause);
     for (const task of [...group, ...this.queue.splice(0)]) task.reject(error);
-    this.onFatal(cause);
+    // The owner's handler runs outside the drain loop, so a handler that throws surfaces as an
+    // uncaught exception of its own instead of wedging the committer.
+    queueMicrotask(() => this.onFatal(cause));
   }
 }
 

@@ -66,7 +66,7 @@ class SegmentLoader {
         await this.drop(segments.slice(i), previous);
         return segments.slice(0, i);
       }
-      const indexesLoaded = await this.loadIndexes(segment);
+      const indexesLoaded = await this.loadIndexes(segment, segments[i + 1]?.baseOffset ?? Number.MAX_SAFE_INTEGER);
       const trusted = i < firstToRecover && indexesLoaded;
       const cut = trusted
         ? this.trustUpTo(segment, segments[i + 1]!)
@@ -96,11 +96,19 @@ class SegmentLoader {
   // Scans from the recovery point (or the start), cutting at the first bad batch. Returns true
   // when anything was cut, so that later segments must go.
   private async recover(segment: LogSegment, indexesLoaded: boolean): Promise<boolean> {
-    const from = indexesLoaded ? segment.offsetIndex.lookup(Math.max(this.recoveryPoint, segment.baseOffset)) : { offset: segment.baseOffset, position: 0 };
+    const indexed = indexesLoaded ? segment.offsetIndex.lookup(Math.max(this.recoveryPoint, segment.baseOffset)) : null;
+    // An index entry is derived and may be wrong though sane; cutting the log where it points
+    // would destroy good data. Start there only if a batch with that base offset does.
+    const indexTrusted = indexed !== null && await batchStartsAt(segment, indexed);
+    if (indexed !== null && !indexTrusted) {
+      this.logger.warn({ segment: segment.baseOffset, position: indexed.position, offset: indexed.offset }, 'index entry does not name a batch; rebuilding the index from the log');
+      segment.adoptIndexes(new OffsetIndex(segment.baseOffset, this.config.indexBytesMax), new TimeIndex(segment.baseOffset, this.config.indexBytesMax));
+    }
+    const from = indexTrusted ? indexed : { offset: segment.baseOffset, position: 0 };
     const sizeBefore = segment.sizeBytes;
     const { stop, bytesTruncated } = await segment.recover(from);
     this.bytesScanned += sizeBefore - from.position;
-    if (!indexesLoaded) this.indexesRebuilt += 1;
+    if (!indexTrusted) this.indexesRebuilt += 1;
     if (bytesTruncated === 0) return false;
     this.bytesTruncated += bytesTruncated;
     this.logger.warn({
@@ -120,7 +128,8 @@ class SegmentLoader {
   }
 
   // Loads both index files if they pass a sanity check; false means "rebuild from the log".
-  private async loadIndexes(segment: LogSegment): Promise<boolean> {
+  // `nextOffsetMax` bounds the offsets an index may name: the next segment's base, if any.
+  private async loadIndexes(segment: LogSegment, nextOffsetMax: number): Promise<boolean> {
     const offsetBytes = await readIfPresent(segment.offsetIndexPath);
     const timeBytes = await readIfPresent(segment.timeIndexPath);
     if (offsetBytes === null || timeBytes === null) {
@@ -128,7 +137,7 @@ class SegmentLoader {
       return false;
     }
     const offsetIndex = OffsetIndex.fromBytes(offsetBytes, segment.baseOffset, this.config.indexBytesMax, segment.sizeBytes);
-    const timeIndex = TimeIndex.fromBytes(timeBytes, segment.baseOffset, this.config.indexBytesMax, Number.MAX_SAFE_INTEGER);
+    const timeIndex = TimeIndex.fromBytes(timeBytes, segment.baseOffset, this.config.indexBytesMax, nextOffsetMax);
     if (typeof offsetIndex === 'string' || typeof timeIndex === 'string') {
       const reason = typeof offsetIndex === 'string' ? `offset index: ${offsetIndex}` : `time index: ${String(timeIndex)}`;
       this.logger.warn({ segment: segment.baseOffset, reason }, 'index file fails its sanity check; rebuilding it from the log');
@@ -156,6 +165,17 @@ async function listSegments(directory: string, logger: Logger): Promise<number[]
     }
   }
   return baseOffsets.sort((a, b) => a - b);
+}
+
+// True when the bytes at `entry.position` are a batch starting at `entry.offset`, or a torn tail
+// (which recovery must then cut where the index says a batch starts).
+async function batchStartsAt(segment: LogSegment, entry: { offset: number; position: number }): Promise<boolean> {
+  const seen = { baseOffset: null as number | null };
+  const stop = await segment.scan(entry.position, (batch) => {
+    seen.baseOffset = batch.header.baseOffset;
+    return 'stop';
+  });
+  return stop.kind === 'torn' || seen.baseOffset === entry.offset;
 }
 
 async function readIfPresent(path: string): Promise<Buffer | null> {

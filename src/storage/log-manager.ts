@@ -34,6 +34,7 @@ export interface LogManagerOptions {
  */
 export class LogManager {
   private readonly logs = new Map<string, PartitionLog>();
+  private readonly opening = new Map<string, Promise<PartitionLog>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
   // Checkpoints, retention and close run one at a time: they share temp files and segments.
@@ -64,14 +65,26 @@ export class LogManager {
   /** The log of a partition, created empty if it does not exist. */
   async getOrCreateLog(topic: string, partition: number): Promise<PartitionLog> {
     assert(!this.closed, 'log manager is open');
-    const existing = this.log(topic, partition);
+    const name = partitionDirName(topic, partition);
+    const existing = this.logs.get(name) ?? this.opening.get(name);
     if (existing !== undefined) return existing;
-    const directory = join(this.options.dataDir, partitionDirName(topic, partition));
+    // Two callers asking at once must share one open: two logs on one directory would corrupt it.
+    const opening = this.createLog(topic, partition, name);
+    this.opening.set(name, opening);
+    try {
+      const log = await opening;
+      this.logs.set(name, log);
+      return log;
+    } finally {
+      this.opening.delete(name);
+    }
+  }
+
+  private async createLog(topic: string, partition: number, name: string): Promise<PartitionLog> {
+    const directory = join(this.options.dataDir, name);
     await mkdir(directory, { recursive: true });
     await fsyncDirectory(this.options.dataDir);
-    const log = await this.openLog(topic, partition, directory, null, null);
-    this.logs.set(partitionDirName(topic, partition), log);
-    return log;
+    return this.openLog(topic, partition, directory, null, null);
   }
 
   /** Writes both checkpoint files from the logs' current flushed offsets and high watermarks. */

@@ -145,6 +145,7 @@ export class LogSegment {
     this.resumeTimestampTracking();
     this.nextOffset = from.offset;
     this.bytesSinceIndexEntry = 0;
+    this.lastBatch = null;
     let gap: string | null = null;
     const stop = await this.scan(from.position, (batch) => {
       if (batch.header.baseOffset !== this.nextOffset) {
@@ -157,6 +158,9 @@ export class LogSegment {
     const verdict: ScanStop = stop.kind === 'stopped' && gap !== null ? { kind: 'corrupt', position: stop.position, reason: gap } : stop;
     const bytesTruncated = this.sizeBytes - verdict.position;
     if (bytesTruncated > 0) await this.truncateToPosition(verdict.position);
+    // As Kafka's LogSegment.recover: final entries for what was scanned, so that index files
+    // written from here name the largest timestamp even if this segment is never sealed again.
+    this.sealIndexes();
     return { stop: verdict, bytesTruncated };
   }
 
@@ -165,11 +169,11 @@ export class LogSegment {
     assert(position <= this.sizeBytes, 'truncate only shrinks');
     this.offsetIndex.truncateToPosition(position);
     this.timeIndex.truncateToOffset(offset);
-    this.resumeTimestampTracking();
-    this.nextOffset = offset;
-    this.bytesSinceIndexEntry = 0;
     this.lastBatch = null;
     await this.truncateToPosition(position);
+    // Re-read the kept batches after the last index entry: the time index lags behind them, so
+    // only they can say what the largest timestamp now is.
+    await this.recover(this.offsetIndex.lastEntry());
     if (this.sizeBytes === 0) this.firstAppendAtMs = null;
   }
 

@@ -148,6 +148,18 @@ export class PartitionLog {
    */
   async read(startOffset: number, maxBytes: number, maxOffset = this.logEndOffset): Promise<LogReadResult> {
     if (this.committer.failed !== null) throw new SluiceError('KAFKA_STORAGE_ERROR', this.committer.failed.message);
+    this.assertOpen();
+    try {
+      return await this.readOpen(startOffset, maxBytes, maxOffset);
+    } catch (error) {
+      // Retention may delete (and close) a segment while a read of it is in flight; to the
+      // reader that is an offset that has just left the log.
+      if (error instanceof SluiceError || startOffset >= this.logStartOffset) throw error;
+      throw new SluiceError('OFFSET_OUT_OF_RANGE', `offset ${startOffset} was deleted by retention during the read`, { cause: error });
+    }
+  }
+
+  private async readOpen(startOffset: number, maxBytes: number, maxOffset: number): Promise<LogReadResult> {
     if (startOffset < this.logStartOffset || startOffset > this.logEndOffset) {
       throw new SluiceError('OFFSET_OUT_OF_RANGE', `offset ${startOffset} is outside [${this.logStartOffset}, ${this.logEndOffset}]`);
     }
