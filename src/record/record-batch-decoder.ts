@@ -8,7 +8,9 @@ import {
 } from './record-batch-format.js';
 import { readVarint, readVarlong, type VarintRead } from './varint.js';
 
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+// Lenient, as Kafka's Java decoding is: a malformed key becomes U+FFFD rather than an error, so
+// that a batch the broker accepted can always be decoded by a consumer.
+const textDecoder = new TextDecoder('utf-8');
 
 /**
  * Decodes the fixed 61-byte header at `position`. It checks nothing but that the bytes exist:
@@ -56,6 +58,50 @@ export function decodeRecords(batch: Uint8Array): StoredRecord[] {
   return records;
 }
 
+/**
+ * Checks the records of one uncompressed batch against its header without building them:
+ * every length fits inside its record and the batch, offset deltas run 0, 1, 2, ..., and the
+ * records end exactly where the batch does. This is the produce path's check; it allocates
+ * nothing per record. Throws INVALID_RECORD.
+ */
+export function checkRecords(batch: Uint8Array, header: RecordBatchHeader): void {
+  let position = BATCH_HEADER_BYTES;
+  for (let index = 0; index < header.recordCount; index++) {
+    const length = readField(readVarint, batch, position, 'record length');
+    const end = length.next + length.value;
+    if (length.value < 1 || end > batch.length) throw invalid(`record length ${length.value} runs past the batch (record ${index})`);
+    const timestampDelta = readField(readVarlong, batch, length.next + 1, 'timestampDelta');
+    const offsetDelta = readField(readVarint, batch, timestampDelta.next, 'offsetDelta');
+    if (offsetDelta.value !== index) throw invalid(`record ${index} has offsetDelta ${offsetDelta.value}`);
+    position = skipNullableBytes(batch, offsetDelta.next, end, 'key');
+    position = skipNullableBytes(batch, position, end, 'value');
+    const headerCount = readField(readVarint, batch, position, 'header count');
+    if (headerCount.value < 0 || headerCount.value > end - headerCount.next) throw invalid(`header count ${headerCount.value} is impossible here`);
+    position = headerCount.next;
+    for (let h = 0; h < headerCount.value; h++) {
+      const keyLength = readField(readVarint, batch, position, 'header key length');
+      if (keyLength.value === -1) throw invalid('header key is null');
+      position = skipNullableBytes(batch, position, end, 'header key');
+      position = skipNullableBytes(batch, position, end, 'header value');
+    }
+    if (position !== end) throw invalid(`record declares ${length.value} bytes but its fields take ${position - length.next} (record ${index})`);
+  }
+  if (position !== batch.length) throw invalid(`${batch.length - position} bytes follow the last of ${header.recordCount} records`);
+}
+
+function readField(read: (bytes: Uint8Array, position: number) => VarintRead, bytes: Uint8Array, position: number, field: string): { value: number; next: number } {
+  const result = read(bytes, position);
+  if (!result.ok) throw invalid(`${field} is ${result.reason}`);
+  return result;
+}
+
+function skipNullableBytes(bytes: Uint8Array, position: number, end: number, field: string): number {
+  const length = readField(readVarint, bytes, position, `${field} length`);
+  if (length.value === -1) return length.next;
+  if (length.value < -1 || length.next + length.value > end) throw invalid(`${field} length ${length.value} runs past the record`);
+  return length.next + length.value;
+}
+
 /** Reads records field by field; every read is bounded by the record's own length. */
 class RecordCursor {
   constructor(private readonly bytes: Uint8Array, public position: number) {}
@@ -81,7 +127,7 @@ class RecordCursor {
     for (let index = 0; index < count; index++) {
       const keyBytes = this.nullableBytes(end, 'header key');
       if (keyBytes === null) throw invalid('header key is null');
-      headers.push({ key: decodeUtf8(keyBytes), value: this.nullableBytes(end, 'header value') });
+      headers.push({ key: textDecoder.decode(keyBytes), value: this.nullableBytes(end, 'header value') });
     }
     return headers;
   }
@@ -100,14 +146,6 @@ class RecordCursor {
     if (!result.ok) throw invalid(`${field} is ${result.reason}`);
     this.position = result.next;
     return result.value;
-  }
-}
-
-function decodeUtf8(bytes: Uint8Array): string {
-  try {
-    return textDecoder.decode(bytes);
-  } catch {
-    throw invalid('header key is not valid UTF-8');
   }
 }
 

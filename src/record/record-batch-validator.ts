@@ -1,6 +1,6 @@
 import { SluiceError } from '../errors/sluice-error.js';
 import { crc32c } from './crc32c.js';
-import { decodeBatchHeader, decodeRecords } from './record-batch-decoder.js';
+import { checkRecords, decodeBatchHeader } from './record-batch-decoder.js';
 import {
   ATTRIBUTES_POSITION, BATCH_HEADER_BYTES, BATCH_LENGTH_POSITION, COMPRESSION_CODEC_MASK, CRC_POSITION,
   CompressionCodec, LOG_OVERHEAD_BYTES, MAGIC_POSITION, MAGIC_V2, batchSizeBytes,
@@ -74,12 +74,7 @@ function checkRecordsAgreeWithHeader(batch: Uint8Array, header: RecordBatchHeade
   if (header.lastOffsetDelta !== header.recordCount - 1) {
     throw new SluiceError('INVALID_RECORD', `lastOffsetDelta ${header.lastOffsetDelta} with ${header.recordCount} records`);
   }
-  const records = decodeRecords(batch);
-  records.forEach((record, index) => {
-    if (record.offset - header.baseOffset !== index) {
-      throw new SluiceError('INVALID_RECORD', `record ${index} has offsetDelta ${record.offset - header.baseOffset}`);
-    }
-  });
+  checkRecords(batch, header);
 }
 
 function hex(value: number): string {

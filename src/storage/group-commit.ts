@@ -75,7 +75,10 @@ export class GroupCommitter<T> {
   private kick(): void {
     if (this.running) return;
     this.running = true;
-    void this.drain();
+    // Start on the next turn of the event loop, not now: producers woken by one group's acks
+    // append again within the same turn, and taking the first of them alone would split every
+    // later group into one append and the rest (measured: half of all fsyncs covered one append).
+    setImmediate(() => void this.drain());
   }
 
   // `running` must drop in the same tick the loop sees an empty queue: a commit() arriving

@@ -56,7 +56,8 @@ class SegmentLoader {
 
   constructor(private readonly config: LogConfig, private readonly logger: Logger, private readonly recoveryPoint: number) {}
 
-  async load(segments: LogSegment[]): Promise<LogSegment[]> {
+  async load(found: LogSegment[]): Promise<LogSegment[]> {
+    const { segments, endUnknown } = await this.removeEmptyBeforeLast(found);
     const firstToRecover = Math.max(0, findLastIndex(segments, (segment) => segment.baseOffset <= this.recoveryPoint));
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i]!;
@@ -67,7 +68,7 @@ class SegmentLoader {
         return segments.slice(0, i);
       }
       const indexesLoaded = await this.loadIndexes(segment, segments[i + 1]?.baseOffset ?? Number.MAX_SAFE_INTEGER);
-      const trusted = i < firstToRecover && indexesLoaded;
+      const trusted = i < firstToRecover && indexesLoaded && !endUnknown.has(segment);
       const cut = trusted
         ? this.trustUpTo(segment, segments[i + 1]!)
         : await this.recover(segment, indexesLoaded);
@@ -78,6 +79,26 @@ class SegmentLoader {
       }
     }
     return segments;
+  }
+
+  // An empty .log before the last holds no data, and no roll leaves one (a new segment stays the
+  // last until it takes a batch): it is debris, or a segment whose data was lost. Either way it
+  // must not say where the segment before it ends, so it is deleted and that segment is scanned
+  // to its end instead of trusted to end where the next one begins.
+  private async removeEmptyBeforeLast(segments: readonly LogSegment[]): Promise<{ segments: LogSegment[]; endUnknown: Set<LogSegment> }> {
+    const kept: LogSegment[] = [];
+    const endUnknown = new Set<LogSegment>();
+    for (const [i, segment] of segments.entries()) {
+      if (!segment.isEmpty || i === segments.length - 1) {
+        kept.push(segment);
+        continue;
+      }
+      this.logger.warn({ segment: segment.baseOffset }, 'removing an empty segment that is not the last');
+      await segment.delete();
+      const before = kept.at(-1);
+      if (before !== undefined) endUnknown.add(before);
+    }
+    return { segments: kept, endUnknown };
   }
 
   report(segmentCount: number): LoadReport {

@@ -57,8 +57,14 @@ class ControlledSink implements GroupCommitSink<string> {
     return this.pendingSyncs.length > 0;
   }
 
+  /** Waits (a bounded number of event-loop turns) until a sync is in flight. */
+  async untilSyncPending(turnsMax = 100): Promise<void> {
+    for (let turn = 0; turn < turnsMax && !this.syncPending; turn++) await settle();
+  }
+
   /** Completes the sync in flight, then lets the committer react. */
   async finishSync(): Promise<void> {
+    await this.untilSyncPending();
     const pending = this.pendingSyncs.shift();
     expect(pending).toBeDefined();
     pending!.resolve();
@@ -67,6 +73,7 @@ class ControlledSink implements GroupCommitSink<string> {
   }
 
   async failSync(error: Error): Promise<void> {
+    await this.untilSyncPending();
     const pending = this.pendingSyncs.shift();
     expect(pending).toBeDefined();
     pending!.reject(error);
@@ -152,9 +159,19 @@ describe('GroupCommitter grouping', () => {
     expect(committer.stats).toEqual({ syncCount: 2, itemsSynced: 4, bytesSynced: 40 });
   });
 
+  it('items committed in the same turn of the event loop share one group, so one fsync covers them all', async () => {
+    const { sink, commit } = harness();
+    // As producers woken together by one group's acks would append.
+    const burst = ['a', 'b', 'c', 'd'].map((item) => commit(item));
+    await sink.finishUntilSettled(burst);
+    await Promise.all(burst);
+    expect(sink.writes).toEqual([['a', 'b', 'c', 'd']]);
+  });
+
   it('items that arrive while a group is being written wait for the next group', async () => {
     const { sink, commit } = harness();
     const first = commit('a');
+    await settle();
     // The write of [a] has started but not finished.
     expect(sink.writes).toEqual([['a']]);
     const late = commit('late');
