@@ -31,18 +31,18 @@ async function runBroker(flags: Record<string, unknown>): Promise<void> {
     logger.fatal({ err: error }, 'disk write or fsync failed; stopping the broker');
     process.exit(1);
   };
-  let broker: Broker;
-  try {
-    broker = await Broker.start(config, logger, onFatal);
-  } catch (error) {
-    logger.fatal({ err: error }, 'broker could not start');
-    process.stderr.write(`sluice broker: cannot start: ${(error as Error).message}\n`);
-    process.exit(1);
-  }
-  let stopping = false;
+  // Handlers go in before the logs are opened: a signal during recovery must still end in a
+  // clean stop (checkpoints written), as soon as there is a broker to stop.
+  let state: { kind: 'starting'; stopSignal: string | null } | { kind: 'running'; broker: Broker } | { kind: 'stopping' } =
+    { kind: 'starting', stopSignal: null };
   const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
+    if (state.kind === 'starting') {
+      state.stopSignal ??= signal;
+      return;
+    }
+    if (state.kind === 'stopping') return;
+    const { broker } = state;
+    state = { kind: 'stopping' };
     logger.info({ signal }, 'shutting down');
     broker.stop().then(() => process.exit(0), (error: unknown) => {
       logger.error({ err: error }, 'unclean shutdown');
@@ -51,6 +51,17 @@ async function runBroker(flags: Record<string, unknown>): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  let broker: Broker;
+  try {
+    broker = await Broker.start(config, logger, onFatal);
+  } catch (error) {
+    logger.fatal({ err: error }, 'broker could not start');
+    process.stderr.write(`sluice broker: cannot start: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const stopSignal = state.kind === 'starting' ? state.stopSignal : null;
+  state = { kind: 'running', broker };
+  if (stopSignal !== null) stop(stopSignal);
   // Until the network face exists, keep the process alive to hold the log open.
   setInterval(() => undefined, 1 << 30);
 }

@@ -50,6 +50,21 @@ describe('the broker process', () => {
     expect(await second.stop()).toBe(0);
   });
 
+  it('stops cleanly, writing checkpoints, when SIGTERM arrives while it is still recovering', async () => {
+    const dataDir = await tempDir();
+    for (const partition of [0, 1, 2]) {
+      await mkdir(join(dataDir, `orders-${partition}`));
+      const log = await openLog(join(dataDir, `orders-${partition}`));
+      for (let i = 0; i < 20; i++) await log.append(makeBatch(`p${partition}-${i}`, 5));
+      await log.close();
+    }
+    const broker = CliProcess.start(['broker', '--data-dir', dataDir]);
+    await broker.waitForLog('partition log loaded');
+    expect(await broker.stop('SIGTERM')).toBe(0);
+    await broker.waitForLog('broker stopped cleanly');
+    expect(await readFile(join(dataDir, 'recovery-point-offset-checkpoint'), 'utf8')).toBe('0\n3\norders 0 100\norders 1 100\norders 2 100\n');
+  });
+
   it('refuses a data directory that belongs to another broker id', async () => {
     const dataDir = await tempDir();
     const broker = CliProcess.start(['broker', '--data-dir', dataDir, '--broker-id', '1']);
