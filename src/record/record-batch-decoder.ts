@@ -6,7 +6,7 @@ import {
   PRODUCER_EPOCH_POSITION, PRODUCER_ID_POSITION, RECORD_COUNT_POSITION,
   type RecordBatchHeader, type RecordHeader, type StoredRecord,
 } from './record-batch-format.js';
-import { readVarint, readVarlong, type VarintRead } from './varint.js';
+import { VARINT_BYTES_MAX, VARLONG_BYTES_MAX, readVarint, readVarlong, type VarintRead } from './varint.js';
 
 // Lenient, as Kafka's Java decoding is: a malformed key becomes U+FFFD rather than an error, so
 // that a batch the broker accepted can always be decoded by a consumer.
@@ -61,45 +61,62 @@ export function decodeRecords(batch: Uint8Array): StoredRecord[] {
 /**
  * Checks the records of one uncompressed batch against its header without building them:
  * every length fits inside its record and the batch, offset deltas run 0, 1, 2, ..., and the
- * records end exactly where the batch does. This is the produce path's check; it allocates
- * nothing per record. Throws INVALID_RECORD.
+ * records end exactly where the batch does. This is the produce path's check: it runs on every
+ * append, so it allocates nothing per record or field. Throws INVALID_RECORD.
  */
 export function checkRecords(batch: Uint8Array, header: RecordBatchHeader): void {
-  let position = BATCH_HEADER_BYTES;
+  const walker = new RecordWalker(batch, BATCH_HEADER_BYTES);
   for (let index = 0; index < header.recordCount; index++) {
-    const length = readField(readVarint, batch, position, 'record length');
-    const end = length.next + length.value;
-    if (length.value < 1 || end > batch.length) throw invalid(`record length ${length.value} runs past the batch (record ${index})`);
-    const timestampDelta = readField(readVarlong, batch, length.next + 1, 'timestampDelta');
-    const offsetDelta = readField(readVarint, batch, timestampDelta.next, 'offsetDelta');
-    if (offsetDelta.value !== index) throw invalid(`record ${index} has offsetDelta ${offsetDelta.value}`);
-    position = skipNullableBytes(batch, offsetDelta.next, end, 'key');
-    position = skipNullableBytes(batch, position, end, 'value');
-    const headerCount = readField(readVarint, batch, position, 'header count');
-    if (headerCount.value < 0 || headerCount.value > end - headerCount.next) throw invalid(`header count ${headerCount.value} is impossible here`);
-    position = headerCount.next;
-    for (let h = 0; h < headerCount.value; h++) {
-      const keyLength = readField(readVarint, batch, position, 'header key length');
-      if (keyLength.value === -1) throw invalid('header key is null');
-      position = skipNullableBytes(batch, position, end, 'header key');
-      position = skipNullableBytes(batch, position, end, 'header value');
+    const length = walker.varint(VARINT_BYTES_MAX, 'record length');
+    const end = walker.position + length;
+    if (length < 1 || end > batch.length) throw invalid(`record length ${length} runs past the batch (record ${index})`);
+    walker.position += 1; // record attributes: unused in v2
+    walker.varint(VARLONG_BYTES_MAX, 'timestampDelta');
+    const offsetDelta = walker.varint(VARINT_BYTES_MAX, 'offsetDelta');
+    if (offsetDelta !== index) throw invalid(`record ${index} has offsetDelta ${offsetDelta}`);
+    walker.skipNullableBytes(end, 'key');
+    walker.skipNullableBytes(end, 'value');
+    const headerCount = walker.varint(VARINT_BYTES_MAX, 'header count');
+    if (headerCount < 0 || headerCount > end - walker.position) throw invalid(`header count ${headerCount} is impossible here`);
+    for (let h = 0; h < headerCount; h++) {
+      if (walker.skipNullableBytes(end, 'header key') === -1) throw invalid('header key is null');
+      walker.skipNullableBytes(end, 'header value');
     }
-    if (position !== end) throw invalid(`record declares ${length.value} bytes but its fields take ${position - length.next} (record ${index})`);
+    if (walker.position !== end) throw invalid(`record declares ${length} bytes but its fields take ${walker.position - end + length} (record ${index})`);
   }
-  if (position !== batch.length) throw invalid(`${batch.length - position} bytes follow the last of ${header.recordCount} records`);
+  if (walker.position !== batch.length) throw invalid(`${batch.length - walker.position} bytes follow the last of ${header.recordCount} records`);
 }
 
-function readField(read: (bytes: Uint8Array, position: number) => VarintRead, bytes: Uint8Array, position: number, field: string): { value: number; next: number } {
-  const result = read(bytes, position);
-  if (!result.ok) throw invalid(`${field} is ${result.reason}`);
-  return result;
-}
+/** A position in a batch and varint reads that advance it, returning plain numbers. */
+class RecordWalker {
+  constructor(private readonly bytes: Uint8Array, public position: number) {}
 
-function skipNullableBytes(bytes: Uint8Array, position: number, end: number, field: string): number {
-  const length = readField(readVarint, bytes, position, `${field} length`);
-  if (length.value === -1) return length.next;
-  if (length.value < -1 || length.next + length.value > end) throw invalid(`${field} length ${length.value} runs past the record`);
-  return length.next + length.value;
+  // Zigzag varint of at most `bytesMax` bytes. Values are only compared and skipped here, so
+  // a varlong past 2^53 may lose precision without harm; its length is still exact.
+  varint(bytesMax: number, field: string): number {
+    let zigzag = 0;
+    let multiplier = 1;
+    for (let i = 0; i < bytesMax; i++) {
+      if (this.position >= this.bytes.length) throw invalid(`${field} is truncated`);
+      const byte = this.bytes[this.position++]!;
+      zigzag += (byte & 0x7f) * multiplier;
+      if ((byte & 0x80) === 0) {
+        if (bytesMax === VARINT_BYTES_MAX && zigzag > 0xffffffff) throw invalid(`${field} is out-of-range`);
+        return zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
+      }
+      multiplier *= 128;
+    }
+    throw invalid(`${field} is too-long`);
+  }
+
+  /** Skips a length-prefixed field; returns its length (-1 for null). */
+  skipNullableBytes(end: number, field: string): number {
+    const length = this.varint(VARINT_BYTES_MAX, `${field} length`);
+    if (length === -1) return -1;
+    if (length < -1 || this.position + length > end) throw invalid(`${field} length ${length} runs past the record`);
+    this.position += length;
+    return length;
+  }
 }
 
 /** Reads records field by field; every read is bounded by the record's own length. */
