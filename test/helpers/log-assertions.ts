@@ -5,6 +5,7 @@ import type { ErrorName } from '../../src/errors/error-codes.js';
 import { LOG_OVERHEAD_BYTES, decodeBatchHeader, decodeRecords, type RecordBatchHeader } from '../../src/record/index.js';
 import type { AppendResult, PartitionLog } from '../../src/storage/partition-log.js';
 import { makeBatch } from './storage.js';
+import { mulberry32 } from './random.js';
 
 const textDecoder = new TextDecoder();
 
@@ -133,14 +134,5 @@ export function manualClock(startMs: number): { nowMs: () => number; advance: (m
   return { nowMs: () => now, advance: (ms) => { now += ms; } };
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), for seeded tests. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers in [0, 1), for seeded tests. */
+export const seededRandom = mulberry32;

@@ -6,6 +6,7 @@ import {
   type ProducerInfo, type Record, type StoredRecord,
 } from '../../../src/record/index.js';
 import { mulberry32 } from '../../helpers/random.js';
+import { errorNameOf } from '../../helpers/errors.js';
 
 const SEED = 0x5eed_0b01;
 const ROUND_TRIP_ITERATIONS = 240;
@@ -76,16 +77,6 @@ function withOffsets(records: readonly Record[], baseOffset: number): StoredReco
   return records.map((record, index) => ({ ...record, offset: baseOffset + index }));
 }
 
-/** The SluiceError name `run` throws; any other exception fails the test as it is. */
-function errorNameOf(run: () => unknown): string | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    if (error instanceof SluiceError) return error.errorName;
-    throw error;
-  }
-}
 
 function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');

@@ -8,6 +8,7 @@ import {
   type Record as BatchRecord, type VarintRead,
 } from '../../../src/record/index.js';
 import { mulberry32 } from '../../helpers/random.js';
+import { errorNameOf } from '../../helpers/errors.js';
 
 const SEED = 0xf022_0001;
 const FUZZ_CASES = 2_000;
@@ -45,16 +46,6 @@ function reframe(batch: Uint8Array): Uint8Array {
   return resealCrc(batch);
 }
 
-/** The SluiceError name `run` throws, or undefined; any other exception fails the test as it is. */
-function errorNameOf(run: () => unknown): string | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    if (error instanceof SluiceError) return error.errorName;
-    throw error;
-  }
-}
 
 function validationError(batch: Uint8Array, batchBytesMax = BATCH_BYTES_MAX): string | undefined {
   return errorNameOf(() => validateProducedBatch(batch, batchBytesMax));
