@@ -12,6 +12,8 @@ const DAY_MS = 24 * HOUR_MS;
 
 interface IntegerSetting {
   readonly kind: 'integer';
+  /** What one unit of the value is; bytes and ms settings end their names with it. */
+  readonly unit: 'bytes' | 'ms' | 'count' | 'id' | 'port';
   readonly default: number | null;
   readonly min: number;
   readonly max: number;
@@ -28,18 +30,25 @@ type Setting = IntegerSetting | StringSetting;
 
 export const BROKER_SETTINGS = {
   dataDir: { kind: 'string', default: './data', doc: 'Directory holding partition logs, checkpoints and meta.properties.' },
-  brokerId: { kind: 'integer', default: 0, min: 0, max: 2 ** 31 - 1, doc: 'This broker\'s id; recorded in meta.properties, which refuses another.' },
+  brokerId: { kind: 'integer', unit: 'id', default: 0, min: 0, max: 2 ** 31 - 1, doc: 'This broker\'s id; recorded in meta.properties, which refuses another.' },
+  host: { kind: 'string', default: '127.0.0.1', doc: 'Address the HTTP/WebSocket server listens on; loopback unless told otherwise.' },
+  port: { kind: 'integer', unit: 'port', default: 9092, min: 0, max: 65535, doc: 'TCP port of the HTTP/WebSocket server (0 picks a free port, which the broker logs).' },
+  maxFrameBytes: { kind: 'integer', unit: 'bytes', default: 8 * MIB, min: 64 * KIB, max: 256 * MIB, doc: 'Largest WebSocket message either way; checked before it is buffered (ws maxPayload). Must exceed batchBytesMax.' },
+  maxConnections: { kind: 'integer', unit: 'count', default: 1024, min: 1, max: 1_000_000, doc: 'Open client connections; further upgrades get HTTP 503.' },
+  maxInFlightRequestsPerConnection: { kind: 'integer', unit: 'count', default: 256, min: 1, max: 65_536, doc: 'Requests awaiting a response on one connection; one more closes it (1008). Bounds per-connection memory.' },
+  creditBytesMax: { kind: 'integer', unit: 'bytes', default: 16 * MIB, min: 64 * KIB, max: 1 * GIB, doc: 'Most push credit one subscription may hold; bounds what a slow consumer can make the broker send ahead.' },
+  partitionCountMax: { kind: 'integer', unit: 'count', default: 10_000, min: 1, max: 1_000_000, doc: 'Most partitions a topic may be created with.' },
   logLevel: { kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], doc: 'pino log level.' },
-  segmentBytes: { kind: 'integer', default: GIB, min: 1 * KIB, max: 2 ** 31 - 1, doc: 'Roll a segment before it grows past this. File positions are u32 in the index, and Kafka\'s default is 1 GiB.' },
-  segmentMs: { kind: 'integer', default: 7 * DAY_MS, min: 1, max: Number.MAX_SAFE_INTEGER, doc: 'Roll a non-empty segment once it has been active this long, so time retention can delete it.' },
-  indexIntervalBytes: { kind: 'integer', default: 4 * KIB, min: 1, max: 2 ** 31 - 1, doc: 'Bytes of log between sparse index entries; bounds the scan after an index lookup.' },
-  indexBytesMax: { kind: 'integer', default: 10 * MIB, min: 12, max: 2 ** 31 - 1, doc: 'Size cap of each index of a segment; a full index rolls the segment (Kafka\'s segment.index.bytes).' },
-  batchBytesMax: { kind: 'integer', default: 1 * MIB, min: 61, max: 64 * MIB, doc: 'Largest record batch accepted, header included (Kafka\'s message.max.bytes).' },
-  retentionBytes: { kind: 'integer', default: null, nullable: true, min: 0, max: Number.MAX_SAFE_INTEGER, doc: 'Delete old segments while a partition is bigger than this; null keeps any size.' },
-  retentionMs: { kind: 'integer', default: 7 * DAY_MS, nullable: true, min: 0, max: Number.MAX_SAFE_INTEGER, doc: 'Delete segments whose newest record is older than this; null keeps any age.' },
-  groupCommitBytesMax: { kind: 'integer', default: 4 * MIB, min: 1 * KIB, max: 256 * MIB, doc: 'Most bytes one group commit writes before its fsync; bounds the latency one fsync adds.' },
-  checkpointIntervalMs: { kind: 'integer', default: 60_000, min: 10, max: DAY_MS, doc: 'How often recovery points and high watermarks are checkpointed; bounds what a crash re-scans.' },
-  retentionCheckIntervalMs: { kind: 'integer', default: 5 * 60_000, min: 10, max: DAY_MS, doc: 'How often retention runs.' },
+  segmentBytes: { kind: 'integer', unit: 'bytes', default: GIB, min: 1 * KIB, max: 2 ** 31 - 1, doc: 'Roll a segment before it grows past this. File positions are u32 in the index, and Kafka\'s default is 1 GiB.' },
+  segmentMs: { kind: 'integer', unit: 'ms', default: 7 * DAY_MS, min: 1, max: Number.MAX_SAFE_INTEGER, doc: 'Roll a non-empty segment once it has been active this long, so time retention can delete it.' },
+  indexIntervalBytes: { kind: 'integer', unit: 'bytes', default: 4 * KIB, min: 1, max: 2 ** 31 - 1, doc: 'Bytes of log between sparse index entries; bounds the scan after an index lookup.' },
+  indexBytesMax: { kind: 'integer', unit: 'bytes', default: 10 * MIB, min: 12, max: 2 ** 31 - 1, doc: 'Size cap of each index of a segment; a full index rolls the segment (Kafka\'s segment.index.bytes).' },
+  batchBytesMax: { kind: 'integer', unit: 'bytes', default: 1 * MIB, min: 61, max: 64 * MIB, doc: 'Largest record batch accepted, header included (Kafka\'s message.max.bytes).' },
+  retentionBytes: { kind: 'integer', unit: 'bytes', default: null, nullable: true, min: 0, max: Number.MAX_SAFE_INTEGER, doc: 'Delete old segments while a partition is bigger than this; null keeps any size.' },
+  retentionMs: { kind: 'integer', unit: 'ms', default: 7 * DAY_MS, nullable: true, min: 0, max: Number.MAX_SAFE_INTEGER, doc: 'Delete segments whose newest record is older than this; null keeps any age.' },
+  groupCommitBytesMax: { kind: 'integer', unit: 'bytes', default: 4 * MIB, min: 1 * KIB, max: 256 * MIB, doc: 'Most bytes one group commit writes before its fsync; bounds the latency one fsync adds.' },
+  checkpointIntervalMs: { kind: 'integer', unit: 'ms', default: 60_000, min: 10, max: DAY_MS, doc: 'How often recovery points and high watermarks are checkpointed; bounds what a crash re-scans.' },
+  retentionCheckIntervalMs: { kind: 'integer', unit: 'ms', default: 5 * 60_000, min: 10, max: DAY_MS, doc: 'How often retention runs.' },
 } as const satisfies Record<string, Setting>;
 
 type Settings = typeof BROKER_SETTINGS;

@@ -43,10 +43,12 @@ describe('broker configuration', () => {
     expect(() => loadBrokerConfig({ file })).toThrow(ConfigError);
   });
 
-  it('puts the unit last in every numeric setting name', () => {
+  it('puts the unit last in the name of every setting measured in bytes or milliseconds', () => {
     for (const [name, setting] of Object.entries(BROKER_SETTINGS)) {
-      if (setting.kind !== 'integer' || name === 'brokerId') continue;
-      expect(name).toMatch(/(Bytes|Ms)(Max)?$/);
+      if (setting.kind !== 'integer') continue;
+      if (setting.unit === 'bytes') expect(name).toMatch(/Bytes(Max)?$/);
+      else if (setting.unit === 'ms') expect(name).toMatch(/Ms(Max)?$/);
+      else expect(name, `${name} is a ${setting.unit}`).not.toMatch(/(Bytes|Ms)(Max)?$/);
     }
   });
 
