@@ -61,6 +61,7 @@ export class PartitionLog {
   private flushed: number;
   private highWatermarkOffset: number;
   private closed = false;
+  private readonly highWatermarkListeners = new Set<(highWatermark: number) => void>();
 
   private constructor(private readonly options: PartitionLogOptions, segments: LogSegment[], readonly loadReport: LoadReport) {
     this.segments = segments;
@@ -121,7 +122,16 @@ export class PartitionLog {
   /** Sets the high watermark (replication's job; never past the flushed offset). */
   updateHighWatermark(offset: number): void {
     assert(offset >= this.logStartOffset && offset <= this.flushed, `highWatermark ${offset} within [${this.logStartOffset}, ${this.flushed}]`);
-    this.highWatermarkOffset = offset;
+    this.setHighWatermark(offset);
+  }
+
+  /**
+   * Calls `listener` whenever the high watermark advances (new data readable by consumers), for
+   * long-polling fetches and pushing subscriptions. Returns the function that stops it.
+   */
+  watchHighWatermark(listener: (highWatermark: number) => void): () => void {
+    this.highWatermarkListeners.add(listener);
+    return () => this.highWatermarkListeners.delete(listener);
   }
 
   /**
@@ -130,14 +140,25 @@ export class PartitionLog {
    * batch is fsynced. The caller must not touch `batch` afterwards.
    */
   async append(batch: Uint8Array, partitionLeaderEpoch = 0): Promise<AppendResult> {
+    const [result] = await this.appendBatches([batch], partitionLeaderEpoch);
+    return result!;
+  }
+
+  /**
+   * Appends several producer batches as one unit of validation: if any is invalid, none is
+   * written. They get contiguous offsets in order and share group commits.
+   */
+  async appendBatches(batches: readonly Uint8Array[], partitionLeaderEpoch = 0): Promise<AppendResult[]> {
     this.assertOpen();
-    const produced = validateProducedBatch(batch, this.options.config.batchBytesMax);
-    const baseOffset = this.nextOffsetToAssign;
-    stampBatch(batch, baseOffset, partitionLeaderEpoch);
-    const header: RecordBatchHeader = { ...produced, baseOffset, partitionLeaderEpoch };
-    this.nextOffsetToAssign = lastOffsetOf(header) + 1;
-    await this.committer.commit({ bytes: batch, header }, batch.length);
-    return { baseOffset, lastOffset: lastOffsetOf(header) };
+    const produced = batches.map((batch) => validateProducedBatch(batch, this.options.config.batchBytesMax));
+    const pending = batches.map((batch, index) => {
+      const baseOffset = this.nextOffsetToAssign;
+      stampBatch(batch, baseOffset, partitionLeaderEpoch);
+      const header: RecordBatchHeader = { ...produced[index]!, baseOffset, partitionLeaderEpoch };
+      this.nextOffsetToAssign = lastOffsetOf(header) + 1;
+      return this.committer.commit({ bytes: batch, header }, batch.length).then(() => ({ baseOffset, lastOffset: lastOffsetOf(header) }));
+    });
+    return Promise.all(pending);
   }
 
   /**
@@ -268,7 +289,17 @@ export class PartitionLog {
   private async syncActive(): Promise<void> {
     await this.activeSegment.flush();
     this.flushed = this.activeSegment.nextOffset;
-    if (this.options.highWatermarkFollowsFlush) this.highWatermarkOffset = this.flushed;
+    if (this.options.highWatermarkFollowsFlush) this.setHighWatermark(this.flushed);
+  }
+
+  private setHighWatermark(offset: number): void {
+    const advanced = offset > this.highWatermarkOffset;
+    this.highWatermarkOffset = offset;
+    if (!advanced) return;
+    // Outside the group-commit step: a failing listener is its own bug, not a failed fsync.
+    queueMicrotask(() => {
+      for (const listener of this.highWatermarkListeners) listener(offset);
+    });
   }
 
   private shouldRoll(sizeBytes: number, batch: BatchToWrite): boolean {

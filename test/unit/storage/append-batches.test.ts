@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { isSluiceError } from '../../../src/errors/index.js';
+import { makeBatch, makeTempDir, openLog } from '../../helpers/storage.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function freshLog() {
+  const { dir, cleanup } = await makeTempDir('sluice-append-batches-');
+  cleanups.push(cleanup);
+  return openLog(dir);
+}
+
+describe('appending several batches at once', () => {
+  it('gives them contiguous offsets in order', async () => {
+    const log = await freshLog();
+    const results = await log.appendBatches([makeBatch('a', 3), makeBatch('b', 2), makeBatch('c', 1)]);
+    expect(results).toEqual([{ baseOffset: 0, lastOffset: 2 }, { baseOffset: 3, lastOffset: 4 }, { baseOffset: 5, lastOffset: 5 }]);
+    expect(log.logEndOffset).toBe(6);
+    await log.close();
+  });
+
+  it('writes none of them when any one is invalid', async () => {
+    const log = await freshLog();
+    await log.append(makeBatch('before', 2));
+    const damaged = makeBatch('bad', 2);
+    damaged[damaged.length - 1] = damaged[damaged.length - 1]! ^ 0xff;
+    const outcome = await log.appendBatches([makeBatch('good', 2), damaged]).catch((error: unknown) => error);
+    expect(isSluiceError(outcome, 'CORRUPT_MESSAGE')).toBe(true);
+    expect(log.logEndOffset).toBe(2);
+    expect((await log.append(makeBatch('after', 1))).baseOffset).toBe(2);
+    await log.close();
+  });
+
+  it('tells high-watermark watchers each time new data becomes readable', async () => {
+    const log = await freshLog();
+    const seen: number[] = [];
+    const stop = log.watchHighWatermark((highWatermark) => seen.push(highWatermark));
+    await log.append(makeBatch('x', 4));
+    await new Promise((resolve) => setImmediate(resolve));
+    stop();
+    await log.append(makeBatch('y', 1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual([4]);
+    await log.close();
+  });
+});
