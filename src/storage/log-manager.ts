@@ -1,7 +1,8 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { assert } from '../errors/assert.js';
+import { SluiceError } from '../errors/sluice-error.js';
 import { fsyncDirectory } from './durable-file.js';
 import type { LogConfig } from './log-config.js';
 import { ensureMetaProperties, type MetaProperties } from './meta-properties.js';
@@ -11,6 +12,14 @@ import { parsePartitionDirName, partitionDirName } from './segment-names.js';
 
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
 export const HIGH_WATERMARK_CHECKPOINT_FILE = 'replication-offset-checkpoint';
+/**
+ * A partition directory being deleted is first renamed to `<topic>-<partition>.deleting`: a name
+ * that can never be a partition's (those end in digits), so that a crash in the middle of the
+ * recursive removal leaves nothing that the next open would take for a log. Open removes any.
+ */
+export const DELETING_DIR_SUFFIX = '.deleting';
+/** Keeps `<topic>-<partition>.deleting` within a 255-byte file name for any topic name. */
+const DELETING_DIR_TOPIC_CHARS_MAX = 200;
 
 /** What the log manager is opened with. */
 export interface LogManagerOptions {
@@ -35,6 +44,8 @@ export interface LogManagerOptions {
 export class LogManager {
   private readonly logs = new Map<string, PartitionLog>();
   private readonly opening = new Map<string, Promise<PartitionLog>>();
+  // Deletions queued or under way, by `<topic>-<partition>`; getOrCreateLog waits for them.
+  private readonly deleting = new Map<string, Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
   // Checkpoints, retention and close run one at a time: they share temp files and segments.
@@ -66,6 +77,11 @@ export class LogManager {
   async getOrCreateLog(topic: string, partition: number): Promise<PartitionLog> {
     assert(!this.closed, 'log manager is open');
     const name = partitionDirName(topic, partition);
+    // A log being deleted is gone: wait until its directory is, then create a fresh one.
+    for (let deletion = this.deleting.get(name); deletion !== undefined; deletion = this.deleting.get(name)) {
+      await deletion.catch(() => undefined);
+      if (this.closed) throw new SluiceError('KAFKA_STORAGE_ERROR', 'the log manager closed while the log was being deleted');
+    }
     const existing = this.logs.get(name) ?? this.opening.get(name);
     if (existing !== undefined) return existing;
     // Two callers asking at once must share one open: two logs on one directory would corrupt it.
@@ -85,6 +101,49 @@ export class LogManager {
     await mkdir(directory, { recursive: true });
     await fsyncDirectory(this.options.dataDir);
     return this.openLog(topic, partition, directory, null, null);
+  }
+
+  /**
+   * Deletes a partition's log: closes it (appends already queued complete first; later ones fail
+   * with KAFKA_STORAGE_ERROR), forgets it, writes the checkpoints without it, then removes its
+   * directory and fsyncs the data directory. Runs with the other maintenance (checkpoints,
+   * retention, close), after any open of the same log under way; a getOrCreateLog called
+   * meanwhile waits and then creates a new, empty log. Deleting a log that does not exist is
+   * not an error.
+   */
+  async deleteLog(topic: string, partition: number): Promise<void> {
+    assert(!this.closed, 'log manager is open');
+    const name = partitionDirName(topic, partition);
+    const deletion: Promise<void> = this.serially(() => this.deleteExclusive(topic, partition, name)).finally(() => {
+      if (this.deleting.get(name) === deletion) this.deleting.delete(name);
+    });
+    this.deleting.set(name, deletion);
+    return deletion;
+  }
+
+  private async deleteExclusive(topic: string, partition: number, name: string): Promise<void> {
+    // An open that began before this deletion finishes first; its log is then deleted with it.
+    const opened = await this.opening.get(name)?.catch(() => undefined);
+    const doomed = new Set([this.logs.get(name), opened].filter((log) => log !== undefined));
+    this.logs.delete(name);
+    for (const log of doomed) await log.close();
+    // The checkpoints forget the log before its directory goes, so that no recovery point of
+    // the old log can ever be applied to a new log of the same name.
+    await this.writeCheckpoints();
+    const directory = join(this.options.dataDir, name);
+    const deletingDirectory = join(this.options.dataDir, `${topic.slice(0, DELETING_DIR_TOPIC_CHARS_MAX)}-${partition}${DELETING_DIR_SUFFIX}`);
+    await rm(deletingDirectory, { recursive: true, force: true });
+    try {
+      await rename(directory, deletingDirectory);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    await fsyncDirectory(this.options.dataDir);
+    await rm(deletingDirectory, { recursive: true, force: true });
+    await fsyncDirectory(this.options.dataDir);
+    this.options.logger.info({ topic, partition }, 'deleted a partition log');
+    assert(!this.logs.has(name), `no log of deleted partition ${name}`);
   }
 
   /** Writes both checkpoint files from the logs' current flushed offsets and high watermarks. */
@@ -134,12 +193,22 @@ export class LogManager {
     const recoveryPoints = await this.readCheckpoint(RECOVERY_POINT_CHECKPOINT_FILE);
     const highWatermarks = await this.readCheckpoint(HIGH_WATERMARK_CHECKPOINT_FILE);
     for (const name of (await readdir(this.options.dataDir)).sort()) {
-      const parsed = parsePartitionDirName(name);
       const directory = join(this.options.dataDir, name);
+      if (name.endsWith(DELETING_DIR_SUFFIX)) {
+        await this.finishInterruptedDeletion(directory);
+        continue;
+      }
+      const parsed = parsePartitionDirName(name);
       if (parsed === null || !(await stat(directory)).isDirectory()) continue;
       const log = await this.openLog(parsed.topic, parsed.partition, directory, recoveryPoints.get(name) ?? null, highWatermarks.get(name) ?? null);
       this.logs.set(name, log);
     }
+  }
+
+  private async finishInterruptedDeletion(directory: string): Promise<void> {
+    this.options.logger.warn({ directory }, 'removing a partition directory whose deletion was interrupted');
+    await rm(directory, { recursive: true, force: true });
+    await fsyncDirectory(this.options.dataDir);
   }
 
   private async openLog(topic: string, partition: number, directory: string, recoveryPoint: number | null, highWatermark: number | null): Promise<PartitionLog> {

@@ -1,0 +1,127 @@
+/**
+ * The cluster metadata a broker agrees on with the others: which brokers exist, which topics,
+ * and each partition's `{leaderId, leaderEpoch, replicas, isr}`. Two implementations: etcd (the
+ * place where a cluster agrees by consensus; ARCHITECTURE.md section 4) and, without `--etcd`,
+ * a standalone store kept in the broker's data directory (standalone-metadata-store.ts).
+ *
+ * The interface is shaped so that etcd v3 can implement it directly:
+ * - everything is async;
+ * - a partition's state changes only by compare-and-swap on its version, which plays the role of
+ *   etcd's `mod_revision`: it changes on every write of that partition's state and is never
+ *   reused, not even by a topic of the same name created after a delete, so a CAS based on a
+ *   stale read can never succeed;
+ * - changes are observed through `watch`, like an etcd watch on the metadata prefix.
+ *
+ * Everything returned is a frozen snapshot; a change produces new objects, never mutates old ones.
+ */
+
+/** A broker as clients and other brokers reach it. */
+export interface BrokerInfo {
+  readonly brokerId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Who leads a partition and which replicas are in sync. */
+export interface PartitionState {
+  /** The leader's broker id, or null when the partition has no leader (LEADER_NOT_AVAILABLE). */
+  readonly leaderId: number | null;
+  /** Bumped at every leader change; stamped into every batch the leader appends. */
+  readonly leaderEpoch: number;
+  /** The brokers assigned a copy, preferred leader first. */
+  readonly replicas: readonly number[];
+  /** The replicas caught up with the leader; always a subset of `replicas`. */
+  readonly isr: readonly number[];
+}
+
+/** A topic and the state of its partitions. */
+export interface TopicMetadata {
+  readonly name: string;
+  /**
+   * A random UUID chosen at creation. A topic deleted and created again under the same name is a
+   * different topic with a different id, so nothing about the old one (logs, offsets, leaders)
+   * can be mistaken for the new one's.
+   */
+  readonly topicId: string;
+  /** Indexed by partition number: `partitions[3]` is partition 3. */
+  readonly partitions: readonly PartitionState[];
+  readonly createdAtMs: number;
+}
+
+/**
+ * A value with the version it was read at. Versions are opaque: compare them for equality only
+ * (an etcd implementation uses the key's `mod_revision`, which jumps by other keys' writes too).
+ */
+export interface Versioned<T> {
+  readonly value: T;
+  readonly version: number;
+}
+
+/** What CreateTopics asks for. */
+export interface CreateTopicRequest {
+  readonly name: string;
+  readonly partitionCount: number;
+  readonly replicationFactor: number;
+  /** Allows a `__`-prefixed name; only the broker sets it, for its internal topics. */
+  readonly allowInternal?: boolean;
+}
+
+/**
+ * One committed change. `revision` orders changes: it increases with every change of the store,
+ * so a watcher can tell whether an event is newer than a snapshot it holds.
+ */
+export type MetadataEvent =
+  | { readonly kind: 'topic-created'; readonly topic: string; readonly topicId: string; readonly revision: number }
+  | { readonly kind: 'topic-deleted'; readonly topic: string; readonly topicId: string; readonly revision: number }
+  | {
+    readonly kind: 'partition-changed'; readonly topic: string; readonly topicId: string;
+    readonly partition: number; readonly revision: number;
+  };
+
+export type MetadataListener = (event: MetadataEvent) => void;
+
+/** The cluster's metadata, as every broker sees it. */
+export interface MetadataStore {
+  /** The live brokers, ordered by id. */
+  listBrokers(): Promise<readonly BrokerInfo[]>;
+
+  /** Every topic, internal ones included, ordered by name. */
+  listTopics(): Promise<readonly TopicMetadata[]>;
+
+  /** A topic, or null when there is none of that name. */
+  getTopic(name: string): Promise<TopicMetadata | null>;
+
+  /**
+   * Creates a topic with every partition led by one of its replicas at epoch 0, its ISR all of
+   * its replicas. Throws a SluiceError: INVALID_TOPIC_EXCEPTION (naming rules, internal names, a
+   * collision such as `a.b` with `a_b`), INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR or
+   * TOPIC_ALREADY_EXISTS. Of concurrent creates of one name, exactly one succeeds.
+   */
+  createTopic(request: CreateTopicRequest): Promise<TopicMetadata>;
+
+  /** Deletes a topic; UNKNOWN_TOPIC_OR_PARTITION when there is none of that name. */
+  deleteTopic(name: string): Promise<void>;
+
+  /** A partition's state and its version, or null when the topic or partition does not exist. */
+  getPartitionState(topic: string, partition: number): Promise<Versioned<PartitionState> | null>;
+
+  /**
+   * Replaces a partition's state if its version is still `expectedVersion`. Returns the new
+   * version, or null when the version has moved on (another writer won; re-read and decide
+   * again) or the partition no longer exists. Never writes on a mismatch.
+   */
+  compareAndSetPartitionState(topic: string, partition: number, expectedVersion: number, state: PartitionState): Promise<number | null>;
+
+  /**
+   * Calls `listener` with every change committed after the returned promise resolves (an etcd
+   * watch must be established first), in commit order, each once it is durable. So "watch, then
+   * list" misses nothing, though an event may then repeat what the list already showed (a
+   * topic-created whose topicId was listed, a partition-changed at a version already read).
+   * Resolves to a function that stops the calls. A listener must not throw; one that does has a
+   * bug, which is rethrown outside the store so that the change itself stands.
+   */
+  watch(listener: MetadataListener): Promise<() => void>;
+
+  /** Waits for changes under way, then releases the store; no call may follow. */
+  close(): Promise<void>;
+}
