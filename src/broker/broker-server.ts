@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { ClientConnection, CloseCode, type ConnectionLimits, type RequestRouter } from './client-connection.js';
+import { ClientConnection, type ConnectionLimits, type RequestRouter } from './client-connection.js';
 
 /** Everything the server needs: where to listen, its limits, and who answers. */
 export interface BrokerServerOptions {
@@ -58,7 +58,7 @@ export class BrokerServer {
 
   /** Stops accepting, closes every connection with 1001, and stops the HTTP server. */
   async close(): Promise<void> {
-    for (const connection of this.connections) connection.close(CloseCode.goingAway, 'broker shutting down');
+    for (const connection of this.connections) connection.closeGoingAway();
     this.websockets.close();
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());

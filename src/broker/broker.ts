@@ -1,39 +1,69 @@
 import type { Logger } from 'pino';
+import { StandaloneMetadataStore } from '../cluster/standalone-metadata-store.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { logConfigOf } from '../config/log-config-of.js';
-import { crc32cImplementation } from '../record/index.js';
 import { LogManager } from '../storage/log-manager.js';
+import { BrokerServer } from './broker-server.js';
+import { httpHandler } from './http-routes.js';
+import { reportNativeAddons } from './native-addons.js';
+import { PartitionManager } from './partition-manager.js';
+import { BrokerRequestRouter } from './request-router.js';
 
 /**
- * A broker process. So far it owns the storage of one data directory: it recovers every
- * partition log at start, checkpoints and applies retention while it runs, and writes clean
- * checkpoints at stop. The network face (WebSocket protocol, HTTP) is not built yet.
+ * A broker process: the storage of one data directory, the cluster metadata (standalone: kept
+ * in the data directory), the partitions it leads, and one HTTP server whose `/ws` speaks the
+ * binary protocol. Started in that order and stopped in reverse, so no request reaches a log
+ * that is not open.
  */
 export class Broker {
-  private constructor(readonly config: BrokerConfig, readonly logs: LogManager, private readonly logger: Logger) {}
+  private constructor(
+    readonly config: BrokerConfig,
+    readonly logs: LogManager,
+    private readonly metadata: StandaloneMetadataStore,
+    readonly partitions: PartitionManager,
+    readonly server: BrokerServer,
+    private readonly logger: Logger,
+  ) {}
 
-  /** Opens and recovers the data directory. `onFatal` must stop the process. */
+  /** Opens, recovers and starts serving. `onFatal` must stop the process. */
   static async start(config: BrokerConfig, logger: Logger, onFatal: (error: Error) => void): Promise<Broker> {
-    if (crc32cImplementation !== 'native') {
-      logger.warn({ crc32cImplementation }, 'CRC-32C runs in JavaScript (about 20x slower): the sse4_crc32 addon was not built; reinstall with its install script allowed');
+    const addons = reportNativeAddons();
+    if (addons.crc32c !== 'native' || addons.websocketMasking !== 'native') {
+      logger.warn({ addons }, 'a native addon did not load and its JavaScript fallback runs (several times slower); reinstall with install scripts allowed');
     }
     const logs = await LogManager.open({
-      dataDir: config.dataDir,
-      brokerId: config.brokerId,
-      config: logConfigOf(config),
-      checkpointIntervalMs: config.checkpointIntervalMs,
-      retentionCheckIntervalMs: config.retentionCheckIntervalMs,
-      highWatermarkFollowsFlush: true,
-      nowMs: () => Date.now(),
-      logger,
-      onFatal,
+      dataDir: config.dataDir, brokerId: config.brokerId, config: logConfigOf(config),
+      checkpointIntervalMs: config.checkpointIntervalMs, retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+      highWatermarkFollowsFlush: true, nowMs: () => Date.now(), logger, onFatal,
     });
-    logger.info({ dataDir: config.dataDir, partitions: logs.partitions.size, clusterId: logs.meta.clusterId, crc32cImplementation }, 'broker started');
-    return new Broker(config, logs, logger);
+    const metadata = await StandaloneMetadataStore.open({
+      dataDir: config.dataDir, broker: { brokerId: config.brokerId, host: config.host, port: config.port },
+      partitionCountMax: config.partitionCountMax, nowMs: () => Date.now(),
+    });
+    const partitions = await PartitionManager.start(logs, metadata, config.brokerId, logger);
+    let boundPort = config.port;
+    const router = new BrokerRequestRouter({
+      config, brokerId: config.brokerId, partitions, logger,
+      advertised: () => ({ host: config.host, port: boundPort }),
+    });
+    const server = await BrokerServer.listen({
+      host: config.host, port: config.port, maxConnections: config.maxConnections, maxFrameBytes: config.maxFrameBytes,
+      connectionLimits: { maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection, sendQueueBytesMax: config.sendQueueBytesMax },
+      router, httpHandler: httpHandler({ brokerId: config.brokerId }), logger,
+    });
+    boundPort = server.port;
+    logger.info({
+      host: config.host, port: server.port, dataDir: config.dataDir, partitions: logs.partitions.size,
+      clusterId: logs.meta.clusterId, addons,
+    }, 'broker started');
+    return new Broker(config, logs, metadata, partitions, server, logger);
   }
 
-  /** Closes every log and writes checkpoints, so the next start scans nothing. */
+  /** Stops serving, then closes every log and writes checkpoints, so the next start scans nothing. */
   async stop(): Promise<void> {
+    await this.server.close();
+    this.partitions.stop();
+    await this.metadata.close();
     await this.logs.close();
     this.logger.info('broker stopped cleanly');
   }

@@ -1,29 +1,10 @@
 import type { Logger } from 'pino';
 import type { WebSocket, RawData } from 'ws';
 import { SluiceError } from '../errors/sluice-error.js';
+import { ApiKey, CloseCode, FRAME_HEADER_BYTES, FrameHeaderError, FrameKind, decodeFrameHeader, type FrameHeader } from '../protocol/index.js';
 
-/** The 8-byte header every frame starts with (docs/protocol.md, "Frame"). */
-export interface FrameHeader {
-  readonly kind: number;
-  readonly apiKey: number;
-  readonly apiVersion: number;
-  readonly correlationId: number;
-}
-
-export const FRAME_HEADER_BYTES = 8;
-export const FRAME_KIND_REQUEST = 1;
-export const HANDSHAKE_API_KEY = 0;
-
-/** WebSocket close codes of docs/protocol.md. */
-export const CloseCode = {
-  goingAway: 1001,
-  protocolError: 1002,
-  unsupportedData: 1003,
-  policyViolation: 1008,
-  messageTooBig: 1009,
-  internalError: 1011,
-  unsupportedProtocolVersion: 4001,
-} as const;
+/** 1001 is not a protocol close code: a broker that stops says "going away". */
+const CLOSE_GOING_AWAY = 1001;
 
 /** What a connection needs from the broker to answer requests. */
 export interface RequestRouter {
@@ -102,6 +83,11 @@ export class ClientConnection {
     });
   }
 
+  /** Closes because the broker is stopping. */
+  closeGoingAway(): void {
+    this.close(CLOSE_GOING_AWAY, 'broker shutting down');
+  }
+
   /** Closes with a protocol close code and a short reason. */
   close(code: number, reason: string): void {
     if (!this.open) return;
@@ -114,11 +100,15 @@ export class ClientConnection {
     if (!this.open) return;
     if (!isBinary) return this.close(CloseCode.unsupportedData, 'text frames are not part of the protocol');
     const bytes = toBytes(data);
-    if (bytes.length < FRAME_HEADER_BYTES) return this.close(CloseCode.protocolError, `frame of ${bytes.length} bytes is shorter than its header`);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const header: FrameHeader = { kind: view.getUint8(0), apiKey: view.getUint8(1), apiVersion: view.getUint16(2), correlationId: view.getUint32(4) };
-    if (header.kind !== FRAME_KIND_REQUEST) return this.close(CloseCode.protocolError, `frame kind ${header.kind} is not a request`);
-    if (!this.handshaken && header.apiKey !== HANDSHAKE_API_KEY) return this.close(CloseCode.policyViolation, 'the first request must be Handshake');
+    let header: FrameHeader;
+    try {
+      header = decodeFrameHeader(bytes);
+    } catch (error) {
+      if (!(error instanceof FrameHeaderError)) throw error;
+      return this.close(CloseCode.protocolError, error.message);
+    }
+    if (header.kind !== FrameKind.request) return this.close(CloseCode.protocolError, `frame kind ${header.kind} is not a request`);
+    if (!this.handshaken && header.apiKey !== ApiKey.Handshake) return this.close(CloseCode.policyViolation, 'the first request must be Handshake');
     if (this.inFlight >= this.limits.maxInFlightRequestsPerConnection) {
       return this.close(CloseCode.policyViolation, `more than ${this.limits.maxInFlightRequestsPerConnection} requests in flight`);
     }

@@ -30,6 +30,8 @@ export class Subscription {
     fromOffset: number,
     creditBytes: number,
     private readonly creditBytesMax: number,
+    /** Most record bytes one push may carry, so that it fits in a frame. */
+    private readonly pushBytesMax: number,
     private readonly send: (fields: PushFields) => void,
   ) {
     this.nextOffset = fromOffset;
@@ -83,14 +85,14 @@ export class Subscription {
     while (!this.ended && this.creditBytes > 0 && this.nextOffset < this.log.highWatermark) {
       let read;
       try {
-        read = await this.log.read(this.nextOffset, this.creditBytes, this.log.highWatermark);
+        read = await this.log.read(this.nextOffset, Math.min(this.creditBytes, this.pushBytesMax), this.log.highWatermark);
       } catch (error) {
         if (!(error instanceof SluiceError)) throw error;
         this.send({ errorName: error.errorName, highWatermark: this.log.highWatermark, nextOffset: this.nextOffset, records: new Uint8Array(0) });
         this.end();
         return;
       }
-      if (read.batchCount === 0 || read.bytes.length > this.creditBytes || this.ended) return;
+      if (read.batchCount === 0 || read.bytes.length > this.creditBytes || read.bytes.length > this.pushBytesMax || this.ended) return;
       this.creditBytes -= read.bytes.length;
       this.nextOffset = read.nextOffset;
       this.send({ errorName: null, highWatermark: this.log.highWatermark, nextOffset: this.nextOffset, records: read.bytes });

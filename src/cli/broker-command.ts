@@ -62,6 +62,4 @@ async function runBroker(flags: Record<string, unknown>): Promise<void> {
   const stopSignal = state.kind === 'starting' ? state.stopSignal : null;
   state = { kind: 'running', broker };
   if (stopSignal !== null) stop(stopSignal);
-  // Until the network face exists, keep the process alive to hold the log open.
-  setInterval(() => undefined, 1 << 30);
 }

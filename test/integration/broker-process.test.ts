@@ -18,10 +18,11 @@ async function tempDir(): Promise<string> {
 describe('the broker process', () => {
   it('starts on an empty data directory and writes meta.properties and checkpoints on SIGTERM', async () => {
     const dataDir = await tempDir();
-    const broker = CliProcess.start(['broker', '--data-dir', dataDir]);
+    const broker = CliProcess.start(['broker', '--port', '0', '--data-dir', dataDir]);
     const started = await broker.waitForLog('broker started');
     expect(started.brokerId).toBe(0);
-    expect(started.crc32cImplementation).toBe('native');
+    expect(started.addons).toEqual({ crc32c: 'native', websocketMasking: 'native' });
+    expect(started.port).toBeGreaterThan(0);
     expect(await broker.stop('SIGTERM')).toBe(0);
     expect(await readFile(join(dataDir, 'meta.properties'), 'utf8')).toMatch(/^version=1\nbroker\.id=0\ncluster\.id=.+\n$/);
     expect(await readFile(join(dataDir, 'recovery-point-offset-checkpoint'), 'utf8')).toBe('0\n0\n');
@@ -38,13 +39,13 @@ describe('the broker process', () => {
       await log.append(batch);
     }
     await log.close(); // no checkpoint file: the broker must scan the whole log
-    const first = CliProcess.start(['broker', '--data-dir', dataDir, '--segment-bytes', '16384']);
+    const first = CliProcess.start(['broker', '--port', '0', '--data-dir', dataDir, '--segment-bytes', '16384']);
     const firstLoad = await first.waitForLog('partition log loaded');
     expect(firstLoad).toMatchObject({ topic: 'orders', partition: 0, logEndOffset: 250, bytesTruncated: 0 });
     expect(firstLoad.bytesScanned).toBeGreaterThan(lastBatchBytes);
     expect(await first.stop('SIGINT')).toBe(0);
 
-    const second = CliProcess.start(['broker', '--data-dir', dataDir, '--segment-bytes', '16384']);
+    const second = CliProcess.start(['broker', '--port', '0', '--data-dir', dataDir, '--segment-bytes', '16384']);
     const secondLoad = await second.waitForLog('partition log loaded');
     expect(secondLoad).toMatchObject({ logEndOffset: 250, bytesScanned: lastBatchBytes });
     expect(await second.stop()).toBe(0);
@@ -58,7 +59,7 @@ describe('the broker process', () => {
       for (let i = 0; i < 20; i++) await log.append(makeBatch(`p${partition}-${i}`, 5));
       await log.close();
     }
-    const broker = CliProcess.start(['broker', '--data-dir', dataDir]);
+    const broker = CliProcess.start(['broker', '--port', '0', '--data-dir', dataDir]);
     await broker.waitForLog('partition log loaded');
     expect(await broker.stop('SIGTERM')).toBe(0);
     await broker.waitForLog('broker stopped cleanly');
@@ -67,16 +68,16 @@ describe('the broker process', () => {
 
   it('refuses a data directory that belongs to another broker id', async () => {
     const dataDir = await tempDir();
-    const broker = CliProcess.start(['broker', '--data-dir', dataDir, '--broker-id', '1']);
+    const broker = CliProcess.start(['broker', '--port', '0', '--data-dir', dataDir, '--broker-id', '1']);
     await broker.waitForLog('broker started');
     expect(await broker.stop()).toBe(0);
-    const other = await runCli(['broker', '--data-dir', dataDir, '--broker-id', '2']);
+    const other = await runCli(['broker', '--port', '0', '--data-dir', dataDir, '--broker-id', '2']);
     expect(other.code).not.toBe(0);
     expect(other.stderr).toContain('belongs to broker 1, not broker 2');
   });
 
   it('exits with code 2 and names the setting when the configuration is invalid', async () => {
-    const result = await runCli(['broker', '--data-dir', await tempDir(), '--index-interval-bytes', '-5']);
+    const result = await runCli(['broker', '--port', '0', '--data-dir', await tempDir(), '--index-interval-bytes', '-5']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('indexIntervalBytes (from command line)');
   });

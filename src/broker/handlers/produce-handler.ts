@@ -1,0 +1,46 @@
+import { SluiceError } from '../../errors/sluice-error.js';
+import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../protocol/index.js';
+import { appendRecords } from '../produce-path.js';
+import { OK, type HandlerContext } from './handler-context.js';
+
+const ACKS_ALLOWED = new Set([0, 1, -1]);
+
+/**
+ * Produce: every partition is appended concurrently and answers on its own. With acks 1 or -1
+ * (the same on a standalone broker: its one replica is the whole ISR) a partition's result waits
+ * for its fsync; past `timeoutMs` it reports REQUEST_TIMED_OUT, though the write may still land.
+ * With acks 0 the appends happen and no response is sent (null).
+ */
+export async function handleProduce(context: HandlerContext, request: ProduceRequest): Promise<ProduceResponse | null> {
+  if (!ACKS_ALLOWED.has(request.acks)) throw new SluiceError('INVALID_REQUIRED_ACKS', `acks ${request.acks}`);
+  const topics = await Promise.all(request.topics.map(async (topic) => ({
+    name: topic.name,
+    partitions: await Promise.all(topic.partitions.map((partition) =>
+      producePartition(context, topic.name, partition.partition, partition.records, request.timeoutMs))),
+  })));
+  if (request.acks === 0) return null;
+  return { ...OK, topics };
+}
+
+async function producePartition(context: HandlerContext, topic: string, partition: number, records: Uint8Array, timeoutMs: number): Promise<ProducePartitionResult> {
+  try {
+    const { log, leaderEpoch } = context.partitions.leader(topic, partition);
+    const appended = appendRecords(log, records, context.config.batchBytesMax, leaderEpoch);
+    const result = await withTimeout(appended, timeoutMs);
+    return { partition, errorCode: 0, baseOffset: result.baseOffset, logStartOffset: result.logStartOffset };
+  } catch (error) {
+    if (!(error instanceof SluiceError)) throw error;
+    return { partition, errorCode: error.code, baseOffset: -1, logStartOffset: -1 };
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  if (timeoutMs <= 0) return promise;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new SluiceError('REQUEST_TIMED_OUT', `not durable within ${timeoutMs} ms`)), timeoutMs);
+    promise.then(
+      (value) => { clearTimeout(timer); resolve(value); },
+      (error: unknown) => { clearTimeout(timer); reject(error); },
+    );
+  });
+}
