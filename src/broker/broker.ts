@@ -43,7 +43,7 @@ export class Broker {
     const partitions = await PartitionManager.start(logs, metadata, config.brokerId, logger);
     let boundPort = config.port;
     const router = new BrokerRequestRouter({
-      config, brokerId: config.brokerId, partitions, logger,
+      config, brokerId: config.brokerId, partitions, logger, allocateProducerId: () => metadata.allocateProducerId(),
       advertised: () => ({ host: config.host, port: boundPort }),
     });
     const server = await BrokerServer.listen({

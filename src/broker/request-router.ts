@@ -1,3 +1,4 @@
+import { assert } from '../errors/assert.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import {
   API_VERSION, ApiKey, CloseCode, FrameKind, PLANNED_API_KEYS, PROTOCOL_VERSION, RESPONSE_ENCODERS,
@@ -38,6 +39,13 @@ export class BrokerRequestRouter implements RequestRouter {
       }
       case ApiKey.Fetch: return respond(header, ApiKey.Fetch, await handleFetch(context, decoded.request));
       case ApiKey.ListOffsets: return respond(header, ApiKey.ListOffsets, await handleListOffsets(context, decoded.request));
+      case ApiKey.InitProducerId: {
+        // Every call gets a fresh id at epoch 0: without transactional ids there is no earlier
+        // instance to fence, and a fresh id can never collide with a previous life's sequences.
+        const producerId = await context.allocateProducerId();
+        assert(producerId <= BigInt(Number.MAX_SAFE_INTEGER), 'producer ids stay in the wire i64 range');
+        return respond(header, ApiKey.InitProducerId, { ...OK, producerId: Number(producerId), producerEpoch: 0 });
+      }
       case ApiKey.Subscribe: return respond(header, ApiKey.Subscribe, this.subscriptions.subscribe(context, connection, decoded.request));
       case ApiKey.Credit: return respond(header, ApiKey.Credit, this.subscriptions.credit(connection, decoded.request));
       case ApiKey.Unsubscribe: return respond(header, ApiKey.Unsubscribe, this.subscriptions.unsubscribe(connection, decoded.request));

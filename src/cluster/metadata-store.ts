@@ -122,6 +122,12 @@ export interface MetadataStore {
    */
   watch(listener: MetadataListener): Promise<() => void>;
 
+  /**
+   * A producer id never handed out before, for an idempotent producer: the revision of a
+   * durable write, so ids only grow and survive restarts (with etcd, the revision of a put).
+   */
+  allocateProducerId(): Promise<bigint>;
+
   /** Waits for changes under way, then releases the store; no call may follow. */
   close(): Promise<void>;
 }

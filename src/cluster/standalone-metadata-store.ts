@@ -171,6 +171,16 @@ export class StandaloneMetadataStore implements MetadataStore {
     });
   }
 
+  async allocateProducerId(): Promise<bigint> {
+    this.assertOpen();
+    return this.serially(async () => {
+      const current = this.state;
+      const revision = current.revision + 1;
+      await this.commit({ ...current, revision });
+      return BigInt(revision);
+    });
+  }
+
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
     return this.serially(async () => {

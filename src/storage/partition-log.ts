@@ -10,6 +10,10 @@ import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
 import type { LogConfig } from './log-config.js';
 import { loadSegments, type LoadReport } from './log-loader.js';
 import { LogSegment, type BatchToWrite } from './log-segment.js';
+import { ProducerStateTable } from './producer-state.js';
+
+/** How many of the newest segments producer state is rebuilt from at open. */
+export const PRODUCER_STATE_SEGMENTS = 2;
 
 /** Everything a partition log is opened with. */
 export interface PartitionLogOptions {
@@ -34,6 +38,8 @@ export interface PartitionLogOptions {
 export interface AppendResult {
   readonly baseOffset: number;
   readonly lastOffset: number;
+  /** True when an idempotent producer's retry matched a batch already written: nothing was written again. */
+  readonly duplicate: boolean;
 }
 
 /** Whole raw batches from one segment, and where the next read should start. */
@@ -62,6 +68,7 @@ export class PartitionLog {
   private highWatermarkOffset: number;
   private closed = false;
   private readonly highWatermarkListeners = new Set<(highWatermark: number) => void>();
+  private readonly producerState = new ProducerStateTable();
 
   private constructor(private readonly options: PartitionLogOptions, segments: LogSegment[], readonly loadReport: LoadReport) {
     this.segments = segments;
@@ -82,8 +89,9 @@ export class PartitionLog {
     // Recovery read what it kept; make it durable so the recovery point can move to the end.
     for (const segment of segments) await segment.flush();
     const log = new PartitionLog(options, segments, report);
+    await log.rebuildProducerState();
     options.logger.info({
-      logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, ...report,
+      logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, ...report, producers: log.producerState.producerCount,
     }, 'partition log loaded');
     return log;
   }
@@ -151,12 +159,21 @@ export class PartitionLog {
   async appendBatches(batches: readonly Uint8Array[], partitionLeaderEpoch = 0): Promise<AppendResult[]> {
     this.assertOpen();
     const produced = batches.map((batch) => validateProducedBatch(batch, this.options.config.batchBytesMax));
+    const verdicts = this.producerState.checkAll(produced);
     const pending = batches.map((batch, index) => {
+      const verdict = verdicts[index]!;
+      if (verdict.kind === 'duplicate') {
+        const { original } = verdict;
+        return original.durable.then(() => ({ baseOffset: original.baseOffset, lastOffset: original.lastOffset, duplicate: true }));
+      }
       const baseOffset = this.nextOffsetToAssign;
       stampBatch(batch, baseOffset, partitionLeaderEpoch);
       const header: RecordBatchHeader = { ...produced[index]!, baseOffset, partitionLeaderEpoch };
-      this.nextOffsetToAssign = lastOffsetOf(header) + 1;
-      return this.committer.commit({ bytes: batch, header }, batch.length).then(() => ({ baseOffset, lastOffset: lastOffsetOf(header) }));
+      const lastOffset = lastOffsetOf(header);
+      this.nextOffsetToAssign = lastOffset + 1;
+      const durable = this.committer.commit({ bytes: batch, header }, batch.length);
+      if (header.producer !== null) this.producerState.record(header.producer, header.recordCount, { baseOffset, lastOffset, durable });
+      return durable.then(() => ({ baseOffset, lastOffset, duplicate: false }));
     });
     return Promise.all(pending);
   }
@@ -245,6 +262,21 @@ export class PartitionLog {
       });
     }
     for (const segment of this.segments) await segment.close();
+  }
+
+  // Producer state is derived from the batch headers of the last PRODUCER_STATE_SEGMENTS
+  // segments: enough to answer the retries of any producer active before a restart, and bounded
+  // work at open. Producers silent for longer are forgotten (their next batch must start at 0).
+  private async rebuildProducerState(): Promise<void> {
+    const settled = Promise.resolve();
+    for (const segment of this.segments.slice(-PRODUCER_STATE_SEGMENTS)) {
+      await segment.scan(0, ({ header }) => {
+        if (header.producer !== null) {
+          this.producerState.record(header.producer, header.recordCount, { baseOffset: header.baseOffset, lastOffset: lastOffsetOf(header), durable: settled });
+        }
+        return 'continue';
+      });
+    }
   }
 
   private get activeSegment(): LogSegment {
@@ -395,6 +427,7 @@ export class PartitionLog {
     await segment.writeIndexes();
     await fsyncDirectory(this.options.directory);
     this.nextOffsetToAssign = segment.nextOffset;
+    this.producerState.truncateTo(segment.nextOffset);
     this.flushed = Math.min(this.flushed, segment.nextOffset);
     this.highWatermarkOffset = Math.min(this.highWatermarkOffset, segment.nextOffset);
     this.options.logger.warn({ requestedOffset: offset, logEndOffset: segment.nextOffset }, 'log truncated');

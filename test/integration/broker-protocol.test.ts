@@ -133,6 +133,28 @@ describe('the broker over WebSocket', () => {
     consumer.close();
   });
 
+  it('grants fresh producer ids, and answers a retried idempotent batch with its original offset', async () => {
+    const client = await WireClient.ready(port);
+    await createTopic(client, 'idempotent');
+    const first = await client.request(ApiKey.InitProducerId, {});
+    const second = await client.request(ApiKey.InitProducerId, {});
+    if (first.headerOnly || second.headerOnly) throw new Error('header-only');
+    expect(second.producerId).toBeGreaterThan(first.producerId);
+    const producer = { producerId: BigInt(first.producerId), producerEpoch: first.producerEpoch, baseSequence: 0 };
+    const batch = encodeRecordBatch({ records: [{ key: null, value: encoder.encode('once'), headers: [], timestamp: 1 }], producer });
+    const produce = () => client.request(ApiKey.Produce, { acks: 1, timeoutMs: 10_000, topics: [{ name: 'idempotent', partitions: [{ partition: 0, records: batch.slice() }] }] });
+    const original = await produce();
+    const retried = await produce();
+    if (original.headerOnly || retried.headerOnly) throw new Error('header-only');
+    expect(original.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, baseOffset: 0 });
+    expect(retried.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, baseOffset: 0 });
+    const gap = encodeRecordBatch({ records: [{ key: null, value: encoder.encode('gap'), headers: [], timestamp: 1 }], producer: { ...producer, baseSequence: 5 } });
+    const refused = await client.request(ApiKey.Produce, { acks: 1, timeoutMs: 10_000, topics: [{ name: 'idempotent', partitions: [{ partition: 0, records: gap }] }] });
+    if (refused.headerOnly) throw new Error('header-only');
+    expect(refused.topics[0]!.partitions[0]!.errorCode).toBe(ERROR_CODES.OUT_OF_ORDER_SEQUENCE_NUMBER.code);
+    client.close();
+  });
+
   it('closes with the documented codes: request before handshake, text frame, short frame, wrong protocol version', async () => {
     const early = await WireClient.connect(port);
     early.socket.send(encodeFrame({ kind: FrameKind.request, apiKey: ApiKey.Metadata, apiVersion: 1, correlationId: 1 }, new Uint8Array([1, 0, 0, 0, 0])));

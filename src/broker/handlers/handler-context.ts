@@ -10,6 +10,8 @@ export interface HandlerContext {
   /** Where clients reach this broker (the bound port, once listening). */
   readonly advertised: () => { host: string; port: number };
   readonly partitions: PartitionManager;
+  /** A new producer id for InitProducerId (never reused; from the metadata store). */
+  readonly allocateProducerId: () => Promise<bigint>;
   readonly logger: Logger;
 }
 

@@ -17,7 +17,7 @@ describe('appending several batches at once', () => {
   it('gives them contiguous offsets in order', async () => {
     const log = await freshLog();
     const results = await log.appendBatches([makeBatch('a', 3), makeBatch('b', 2), makeBatch('c', 1)]);
-    expect(results).toEqual([{ baseOffset: 0, lastOffset: 2 }, { baseOffset: 3, lastOffset: 4 }, { baseOffset: 5, lastOffset: 5 }]);
+    expect(results).toEqual([{ baseOffset: 0, lastOffset: 2, duplicate: false }, { baseOffset: 3, lastOffset: 4, duplicate: false }, { baseOffset: 5, lastOffset: 5, duplicate: false }]);
     expect(log.logEndOffset).toBe(6);
     await log.close();
   });

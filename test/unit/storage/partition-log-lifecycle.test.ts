@@ -230,7 +230,7 @@ describe('truncateTo', () => {
     expect(await log.truncateTo(0)).toBe(0);
     expect(log.segmentCount).toBe(1);
     expect(log.sizeBytes).toBe(0);
-    expect(await log.append(planBatch('fresh', 2).bytes)).toEqual({ baseOffset: 0, lastOffset: 1 });
+    expect(await log.append(planBatch('fresh', 2).bytes)).toEqual({ baseOffset: 0, lastOffset: 1, duplicate: false });
   });
 
   it('at or past LEO changes nothing', async () => {
@@ -350,7 +350,7 @@ describe('retention', () => {
     expect(log.logStartOffset).toBe(bases.at(-1));
     expect(log.logEndOffset).toBe(appended.at(-1)!.lastOffset + 1);
     expect(await log.applyRetention()).toBe(0);
-    expect(await log.append(planBatch('after', 1).bytes)).toEqual({ baseOffset: 400, lastOffset: 400 });
+    expect(await log.append(planBatch('after', 1).bytes)).toEqual({ baseOffset: 400, lastOffset: 400, duplicate: false });
   });
 
   it('by retentionMs deletes the leading segments whose newest record is older than the cutoff', async () => {

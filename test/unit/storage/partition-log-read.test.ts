@@ -265,6 +265,6 @@ describe('PartitionLog.append', () => {
     const corrupt = planBatch('bad', 1).bytes;
     corrupt[corrupt.length - 1]! ^= 0xff;
     await expectSluiceError(log.append(corrupt), 'CORRUPT_MESSAGE');
-    expect(await log.append(planBatch('next', 1).bytes)).toEqual({ baseOffset: 2, lastOffset: 2 });
+    expect(await log.append(planBatch('next', 1).bytes)).toEqual({ baseOffset: 2, lastOffset: 2, duplicate: false });
   });
 });
