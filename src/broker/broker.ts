@@ -2,11 +2,13 @@ import type { Logger } from 'pino';
 import { StandaloneMetadataStore } from '../cluster/standalone-metadata-store.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { logConfigOf } from '../config/log-config-of.js';
+import { GroupOffsetStore, OFFSETS_TOPIC } from '../group/group-offset-store.js';
 import { LogManager } from '../storage/log-manager.js';
 import { BrokerServer } from './broker-server.js';
 import { httpHandler } from './http-routes.js';
 import { reportNativeAddons } from './native-addons.js';
 import { PartitionManager } from './partition-manager.js';
+import { appendRecords } from './produce-path.js';
 import { BrokerRequestRouter } from './request-router.js';
 
 /**
@@ -41,9 +43,10 @@ export class Broker {
       partitionCountMax: config.partitionCountMax, nowMs: () => Date.now(),
     });
     const partitions = await PartitionManager.start(logs, metadata, config.brokerId, logger);
+    const offsets = await startGroupOffsetStore(config, partitions, logger);
     let boundPort = config.port;
     const router = new BrokerRequestRouter({
-      config, brokerId: config.brokerId, partitions, logger, allocateProducerId: () => metadata.allocateProducerId(),
+      config, brokerId: config.brokerId, partitions, logger, offsets, allocateProducerId: () => metadata.allocateProducerId(),
       advertised: () => ({ host: config.host, port: boundPort }),
     });
     const server = await BrokerServer.listen({
@@ -67,4 +70,23 @@ export class Broker {
     await this.logs.close();
     this.logger.info('broker stopped cleanly');
   }
+}
+
+// Creates __consumer_offsets on first start, then replays every partition of it into memory.
+async function startGroupOffsetStore(config: BrokerConfig, partitions: PartitionManager, logger: Logger): Promise<GroupOffsetStore> {
+  const [existing] = partitions.describe([OFFSETS_TOPIC]);
+  const topic = existing?.topic ?? await partitions.createTopic({
+    name: OFFSETS_TOPIC, partitionCount: config.offsetsTopicPartitionCount, replicationFactor: 1, allowInternal: true,
+  });
+  const partitionCount = topic.partitions.length;
+  const store = new GroupOffsetStore(partitionCount, async (partition, batch) => {
+    const { log, leaderEpoch } = partitions.leader(OFFSETS_TOPIC, partition);
+    await appendRecords(log, batch, config.batchBytesMax, leaderEpoch);
+  }, () => Date.now());
+  let commits = 0;
+  for (let partition = 0; partition < partitionCount; partition++) {
+    commits += await store.replay(partitions.leader(OFFSETS_TOPIC, partition).log, logger);
+  }
+  logger.info({ partitions: partitionCount, commits }, 'committed offsets loaded');
+  return store;
 }

@@ -7,6 +7,7 @@ import {
 } from '../protocol/index.js';
 import type { ClientConnection, RequestRouter } from './client-connection.js';
 import { OK, type HandlerContext } from './handlers/handler-context.js';
+import { handleOffsetCommit, handleOffsetFetch } from './handlers/offset-handlers.js';
 import { handleProduce } from './handlers/produce-handler.js';
 import { handleFetch, handleListOffsets } from './handlers/read-handlers.js';
 import { SubscriptionRegistry } from './handlers/subscribe-handlers.js';
@@ -46,6 +47,8 @@ export class BrokerRequestRouter implements RequestRouter {
         assert(producerId <= BigInt(Number.MAX_SAFE_INTEGER), 'producer ids stay in the wire i64 range');
         return respond(header, ApiKey.InitProducerId, { ...OK, producerId: Number(producerId), producerEpoch: 0 });
       }
+      case ApiKey.OffsetCommit: return respond(header, ApiKey.OffsetCommit, await handleOffsetCommit(context, decoded.request));
+      case ApiKey.OffsetFetch: return respond(header, ApiKey.OffsetFetch, handleOffsetFetch(context, decoded.request));
       case ApiKey.Subscribe: return respond(header, ApiKey.Subscribe, this.subscriptions.subscribe(context, connection, decoded.request));
       case ApiKey.Credit: return respond(header, ApiKey.Credit, this.subscriptions.credit(connection, decoded.request));
       case ApiKey.Unsubscribe: return respond(header, ApiKey.Unsubscribe, this.subscriptions.unsubscribe(connection, decoded.request));

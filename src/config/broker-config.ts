@@ -40,6 +40,7 @@ export const BROKER_SETTINGS = {
   creditBytesMax: { kind: 'integer', unit: 'bytes', default: 16 * MIB, min: 64 * KIB, max: 1 * GIB, doc: 'Most push credit one subscription may hold; bounds what a slow consumer can make the broker send ahead.' },
   fetchWaitMsMax: { kind: 'integer', unit: 'ms', default: 30_000, min: 0, max: 300_000, doc: 'Longest a Fetch may wait for minBytes; a larger maxWaitMs is clamped. Bounds how long a request holds its slot.' },
   maxSubscriptionsPerConnection: { kind: 'integer', unit: 'count', default: 1024, min: 1, max: 1_000_000, doc: 'Push subscriptions one connection may hold open.' },
+  offsetsTopicPartitionCount: { kind: 'integer', unit: 'count', default: 8, min: 1, max: 1000, doc: 'Partitions of __consumer_offsets, fixed when it is first created (groups map to one by hash). Kafka uses 50; one standalone broker needs fewer open logs.' },
   partitionCountMax: { kind: 'integer', unit: 'count', default: 10_000, min: 1, max: 1_000_000, doc: 'Most partitions a topic may be created with.' },
   logLevel: { kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], doc: 'pino log level.' },
   segmentBytes: { kind: 'integer', unit: 'bytes', default: GIB, min: 1 * KIB, max: 2 ** 31 - 1, doc: 'Roll a segment before it grows past this. File positions are u32 in the index, and Kafka\'s default is 1 GiB.' },

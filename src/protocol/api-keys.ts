@@ -50,7 +50,7 @@ export const API_NAMES: { readonly [K in ApiKey]: ApiName } = {
 };
 
 /** The apiKeys that docs/protocol.md marks *planned*: specified, not yet served. */
-export const PLANNED_API_KEYS: readonly ApiKey[] = [ApiKey.OffsetCommit, ApiKey.OffsetFetch];
+export const PLANNED_API_KEYS: readonly ApiKey[] = [];
 
 /** True when `value`, read from a frame header, is an apiKey of protocol version 1. */
 export function isApiKey(value: number): value is ApiKey {

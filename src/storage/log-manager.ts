@@ -163,11 +163,16 @@ export class LogManager {
     await writeOffsetCheckpoint(join(this.options.dataDir, HIGH_WATERMARK_CHECKPOINT_FILE), highWatermarks);
   }
 
-  /** Applies retention to every log; returns the number of segments deleted. */
+  /** Applies retention to every log but internal ones; returns the number of segments deleted. */
   async applyRetention(): Promise<number> {
     return this.serially(async () => {
       let deleted = 0;
-      for (const log of this.logs.values()) deleted += await log.applyRetention();
+      for (const [name, log] of this.logs) {
+        // Internal topics (`__consumer_offsets`) hold state, not a stream: deleting their old
+        // segments would forget commits. They wait for compaction instead.
+        if (name.startsWith('__')) continue;
+        deleted += await log.applyRetention();
+      }
       return deleted;
     });
   }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../config/broker-config.js';
 import { ERROR_CODES, type ErrorName } from '../../errors/error-codes.js';
+import type { GroupOffsetStore } from '../../group/group-offset-store.js';
 import type { PartitionManager } from '../partition-manager.js';
 
 /** What every request handler may use. */
@@ -12,6 +13,8 @@ export interface HandlerContext {
   readonly partitions: PartitionManager;
   /** A new producer id for InitProducerId (never reused; from the metadata store). */
   readonly allocateProducerId: () => Promise<bigint>;
+  /** Committed consumer offsets (the group coordinator). */
+  readonly offsets: GroupOffsetStore;
   readonly logger: Logger;
 }
 
