@@ -51,7 +51,11 @@ export class Broker {
     });
     const server = await BrokerServer.listen({
       host: config.host, port: config.port, maxConnections: config.maxConnections, maxFrameBytes: config.maxFrameBytes,
-      connectionLimits: { maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection, sendQueueBytesMax: config.sendQueueBytesMax },
+      connectionLimits: {
+        maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection,
+        sendQueueBytesMax: config.sendQueueBytesMax,
+        inFlightRequestBytesMax: config.inFlightRequestBytesMax,
+      },
       router, httpHandler: httpHandler({ brokerId: config.brokerId }), logger,
     });
     boundPort = server.port;

@@ -24,6 +24,8 @@ export interface ConnectionLimits {
   readonly maxInFlightRequestsPerConnection: number;
   /** Bytes queued for sending above which the connection stops reading requests. */
   readonly sendQueueBytesMax: number;
+  /** Bytes of requests being handled above which the connection stops reading more. */
+  readonly inFlightRequestBytesMax: number;
 }
 
 /**
@@ -31,11 +33,12 @@ export interface ConnectionLimits {
  * of docs/protocol.md (handshake first, binary only, in-flight bound) and backpressure: when
  * more than `sendQueueBytesMax` bytes are queued towards a slow client, it stops reading that
  * client's requests until they drain, so a client that does not read cannot grow the broker's
- * memory.
+ * memory; likewise above `inFlightRequestBytesMax` of requests still being handled.
  */
 export class ClientConnection {
   private handshaken = false;
   private inFlight = 0;
+  private inFlightBytes = 0;
   private sendQueueBytes = 0;
   private paused = false;
   private open = true;
@@ -70,17 +73,26 @@ export class ClientConnection {
   send(frame: Uint8Array): void {
     if (!this.open) return;
     this.sendQueueBytes += frame.length;
-    if (this.sendQueueBytes > this.limits.sendQueueBytesMax && !this.paused) {
-      this.paused = true;
-      this.socket.pause();
-    }
+    this.updateFlowControl();
     this.socket.send(frame, { binary: true }, () => {
       this.sendQueueBytes -= frame.length;
-      if (this.paused && this.sendQueueBytes <= this.limits.sendQueueBytesMax / 2 && this.open) {
-        this.paused = false;
-        this.socket.resume();
-      }
+      this.updateFlowControl();
     });
+  }
+
+  // Reading stops while either queue is over its limit and resumes once both are at most half
+  // full, so a client that floods requests or never reads responses holds bounded memory.
+  private updateFlowControl(): void {
+    if (!this.open) return;
+    const over = this.sendQueueBytes > this.limits.sendQueueBytesMax || this.inFlightBytes > this.limits.inFlightRequestBytesMax;
+    const drained = this.sendQueueBytes <= this.limits.sendQueueBytesMax / 2 && this.inFlightBytes <= this.limits.inFlightRequestBytesMax / 2;
+    if (over && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (drained && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
   }
 
   /** Closes because the broker is stopping. */
@@ -113,19 +125,27 @@ export class ClientConnection {
       return this.close(CloseCode.policyViolation, `more than ${this.limits.maxInFlightRequestsPerConnection} requests in flight`);
     }
     this.inFlight += 1;
+    this.inFlightBytes += bytes.length;
+    this.updateFlowControl();
     this.router.handle(this, header, bytes.subarray(FRAME_HEADER_BYTES)).then(
-      (response) => this.respond(response),
-      (error: unknown) => this.fail(header, error),
+      (response) => this.respond(response, bytes.length),
+      (error: unknown) => this.fail(header, error, bytes.length),
     );
   }
 
-  private respond(response: Uint8Array | null): void {
-    this.inFlight -= 1;
+  private respond(response: Uint8Array | null, requestBytes: number): void {
+    this.finished(requestBytes);
     if (response !== null) this.send(response);
   }
 
-  private fail(header: FrameHeader, error: unknown): void {
+  private finished(requestBytes: number): void {
     this.inFlight -= 1;
+    this.inFlightBytes -= requestBytes;
+    this.updateFlowControl();
+  }
+
+  private fail(header: FrameHeader, error: unknown, requestBytes: number): void {
+    this.finished(requestBytes);
     if (error instanceof SluiceError) return this.send(this.router.errorResponse(header, error));
     this.logger.error({ err: error, apiKey: header.apiKey }, 'request handler failed: closing the connection');
     this.close(CloseCode.internalError, 'internal error');
