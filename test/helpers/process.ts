@@ -49,14 +49,14 @@ export class CliProcess {
     return this.child.pid!;
   }
 
-  /** Waits (bounded) for a JSON log line whose `msg` is `msg`; returns it parsed. */
-  async waitForLog(msg: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  /** Waits (bounded) for a JSON log line whose `msg` is `msg` and whose fields include `fields`; returns it parsed. */
+  async waitForLog(msg: string, timeoutMs = 15_000, fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       for (const line of this.lines) {
         if (!line.startsWith('{')) continue;
         const parsed = JSON.parse(line) as Record<string, unknown>;
-        if (parsed.msg === msg) return parsed;
+        if (parsed.msg === msg && Object.entries(fields).every(([key, value]) => parsed[key] === value)) return parsed;
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
