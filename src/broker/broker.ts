@@ -6,6 +6,7 @@ import { GroupOffsetStore, OFFSETS_TOPIC } from '../group/group-offset-store.js'
 import { LogManager } from '../storage/log-manager.js';
 import { BrokerServer } from './broker-server.js';
 import { httpHandler } from './http-routes.js';
+import { BrokerMetrics } from './metrics.js';
 import { reportNativeAddons } from './native-addons.js';
 import { PartitionManager } from './partition-manager.js';
 import { appendRecords } from './produce-path.js';
@@ -33,10 +34,12 @@ export class Broker {
     if (addons.crc32c !== 'native' || addons.websocketMasking !== 'native') {
       logger.warn({ addons }, 'a native addon did not load and its JavaScript fallback runs (several times slower); reinstall with install scripts allowed');
     }
+    const metrics = new BrokerMetrics({ processMetrics: true });
     const logs = await LogManager.open({
       dataDir: config.dataDir, brokerId: config.brokerId, config: logConfigOf(config),
       checkpointIntervalMs: config.checkpointIntervalMs, retentionCheckIntervalMs: config.retentionCheckIntervalMs,
       highWatermarkFollowsFlush: true, nowMs: () => Date.now(), logger, onFatal,
+      syncObserver: { nowMs: () => performance.now(), onSync: metrics.observeSync },
     });
     const metadata = await StandaloneMetadataStore.open({
       dataDir: config.dataDir, broker: { brokerId: config.brokerId, host: config.host, port: config.port },
@@ -46,7 +49,7 @@ export class Broker {
     const offsets = await startGroupOffsetStore(config, partitions, logger);
     let boundPort = config.port;
     const router = new BrokerRequestRouter({
-      config, brokerId: config.brokerId, partitions, logger, offsets, allocateProducerId: () => metadata.allocateProducerId(),
+      config, brokerId: config.brokerId, partitions, logger, offsets, metrics, allocateProducerId: () => metadata.allocateProducerId(),
       advertised: () => ({ host: config.host, port: boundPort }),
     });
     const server = await BrokerServer.listen({
@@ -56,9 +59,10 @@ export class Broker {
         sendQueueBytesMax: config.sendQueueBytesMax,
         inFlightRequestBytesMax: config.inFlightRequestBytesMax,
       },
-      router, httpHandler: httpHandler({ brokerId: config.brokerId }), logger,
+      router, httpHandler: httpHandler({ config, partitions, metrics, nowMs: () => Date.now(), logger: logger.child({ http: true }) }), logger,
     });
     boundPort = server.port;
+    metrics.attach({ connectionCount: () => server.connectionCount, logs: () => logs.partitions });
     logger.info({
       host: config.host, port: server.port, dataDir: config.dataDir, partitions: logs.partitions.size,
       clusterId: logs.meta.clusterId, addons,

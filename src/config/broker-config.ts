@@ -34,6 +34,7 @@ export const BROKER_SETTINGS = {
   host: { kind: 'string', default: '127.0.0.1', doc: 'Address the HTTP/WebSocket server listens on; loopback unless told otherwise.' },
   port: { kind: 'integer', unit: 'port', default: 9092, min: 0, max: 65535, doc: 'TCP port of the HTTP/WebSocket server (0 picks a free port, which the broker logs).' },
   maxFrameBytes: { kind: 'integer', unit: 'bytes', default: 8 * MIB, min: 64 * KIB, max: 256 * MIB, doc: 'Largest WebSocket message either way; checked before it is buffered (ws maxPayload). Must exceed batchBytesMax.' },
+  httpBodyBytesMax: { kind: 'integer', unit: 'bytes', default: 1 * MIB, min: 1 * KIB, max: 64 * MIB, doc: 'Largest HTTP request body (the JSON of a produce or topic request); a larger one gets 413 before it is buffered. Records in it are split into batches of at most batchBytesMax.' },
   maxConnections: { kind: 'integer', unit: 'count', default: 1024, min: 1, max: 1_000_000, doc: 'Open client connections; further upgrades get HTTP 503.' },
   maxInFlightRequestsPerConnection: { kind: 'integer', unit: 'count', default: 256, min: 1, max: 65_536, doc: 'Requests awaiting a response on one connection; one more closes it (1008). Bounds per-connection memory.' },
   inFlightRequestBytesMax: { kind: 'integer', unit: 'bytes', default: 64 * MIB, min: 64 * KIB, max: 4 * GIB, doc: 'Bytes of requests one connection may have being handled; above it the broker stops reading that connection until some complete. Bounds memory per flooding client.' },

@@ -9,6 +9,17 @@ export interface GroupCommitSink<T> {
   sync(): Promise<void>;
 }
 
+/**
+ * Watches each group's fsync (for the broker's metrics). `nowMs` is a monotonic clock
+ * (performance.now in production); `onSync` gets the fsync's duration and the items and bytes it
+ * made durable. It runs on a microtask after the group's promises resolve: it cannot delay
+ * them, and if it throws, the error surfaces on its own instead of wedging the committer.
+ */
+export interface SyncObserver {
+  readonly nowMs: () => number;
+  readonly onSync: (durationMs: number, items: number, bytes: number) => void;
+}
+
 /** Counters for benchmarks and metrics. */
 export interface GroupCommitStats {
   /** Completed fsyncs. */
@@ -45,6 +56,7 @@ export class GroupCommitter<T> {
     private readonly sink: GroupCommitSink<T>,
     private readonly groupBytesMax: number,
     private readonly onFatal: (error: Error) => void,
+    private readonly syncObserver: SyncObserver | null = null,
   ) {
     assert(groupBytesMax > 0, 'groupBytesMax is positive');
   }
@@ -117,19 +129,26 @@ export class GroupCommitter<T> {
   }
 
   private async commitGroup(group: Extract<Task<T>, { kind: 'item' }>[]): Promise<void> {
+    let syncStartMs = 0;
     try {
       await this.sink.write(group.map((task) => task.item));
+      syncStartMs = this.syncObserver?.nowMs() ?? 0;
       await this.sink.sync();
     } catch (error) {
       this.fail(error as Error, group);
       return;
     }
+    const syncMs = this.syncObserver === null ? 0 : this.syncObserver.nowMs() - syncStartMs;
     this.stats.syncCount += 1;
     this.stats.itemsSynced += group.length;
+    let groupBytes = 0;
     for (const task of group) {
-      this.stats.bytesSynced += task.sizeBytes;
+      groupBytes += task.sizeBytes;
       task.resolve();
     }
+    this.stats.bytesSynced += groupBytes;
+    const observer = this.syncObserver;
+    if (observer !== null) queueMicrotask(() => observer.onSync(syncMs, group.length, groupBytes));
   }
 
   private fail(cause: Error, group: readonly Task<T>[]): void {

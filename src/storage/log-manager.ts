@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { assert } from '../errors/assert.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import { fsyncDirectory } from './durable-file.js';
+import type { SyncObserver } from './group-commit.js';
 import type { LogConfig } from './log-config.js';
 import { ensureMetaProperties, type MetaProperties } from './meta-properties.js';
 import { readOffsetCheckpoint, writeOffsetCheckpoint, type PartitionOffset } from './offset-checkpoint-file.js';
@@ -34,6 +35,8 @@ export interface LogManagerOptions {
   readonly nowMs: () => number;
   readonly logger: Logger;
   readonly onFatal: (error: Error) => void;
+  /** Passed to every partition log: watches each group-commit fsync (metrics). */
+  readonly syncObserver?: SyncObserver;
 }
 
 /**
@@ -222,6 +225,7 @@ export class LogManager {
       highWatermarkFollowsFlush: this.options.highWatermarkFollowsFlush,
       nowMs: this.options.nowMs, logger: this.options.logger.child({ topic, partition }),
       onFatal: this.options.onFatal,
+      syncObserver: this.options.syncObserver,
     });
   }
 

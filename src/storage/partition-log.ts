@@ -6,7 +6,7 @@ import {
   type RecordBatchHeader,
 } from '../record/index.js';
 import { fsyncDirectory } from './durable-file.js';
-import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
+import { GroupCommitter, type GroupCommitStats, type SyncObserver } from './group-commit.js';
 import type { LogConfig } from './log-config.js';
 import { loadSegments, type LoadReport } from './log-loader.js';
 import { LogSegment, type BatchToWrite } from './log-segment.js';
@@ -32,6 +32,8 @@ export interface PartitionLogOptions {
   readonly logger: Logger;
   /** Called once when a disk write or fsync fails; the owner must stop using the disk. */
   readonly onFatal: (error: Error) => void;
+  /** Watches every group-commit fsync (metrics); none when absent. */
+  readonly syncObserver?: SyncObserver;
 }
 
 /** Offsets a durable append was given. */
@@ -80,6 +82,7 @@ export class PartitionLog {
       { write: (batches) => this.writeGroup(batches), sync: () => this.syncActive() },
       options.config.groupCommitBytesMax,
       (error) => this.options.onFatal(error),
+      options.syncObserver ?? null,
     );
   }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../config/broker-config.js';
 import { ERROR_CODES, type ErrorName } from '../../errors/error-codes.js';
 import type { GroupOffsetStore } from '../../group/group-offset-store.js';
+import type { BrokerMetrics } from '../metrics.js';
 import type { PartitionManager } from '../partition-manager.js';
 
 /** What every request handler may use. */
@@ -15,6 +16,8 @@ export interface HandlerContext {
   readonly allocateProducerId: () => Promise<bigint>;
   /** Committed consumer offsets (the group coordinator). */
   readonly offsets: GroupOffsetStore;
+  /** Produce and fetch counters; absent where nobody scrapes (tests). */
+  readonly metrics?: BrokerMetrics;
   readonly logger: Logger;
 }
 

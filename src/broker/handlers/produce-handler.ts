@@ -12,6 +12,7 @@ const ACKS_ALLOWED = new Set([0, 1, -1]);
  * With acks 0 the appends happen and no response is sent (null).
  */
 export async function handleProduce(context: HandlerContext, request: ProduceRequest): Promise<ProduceResponse | null> {
+  context.metrics?.produceRequest('ws');
   if (!ACKS_ALLOWED.has(request.acks)) throw new SluiceError('INVALID_REQUIRED_ACKS', `acks ${request.acks}`);
   const topics = await Promise.all(request.topics.map(async (topic) => ({
     name: topic.name,
@@ -24,9 +25,12 @@ export async function handleProduce(context: HandlerContext, request: ProduceReq
 
 async function producePartition(context: HandlerContext, topic: string, partition: number, records: Uint8Array, timeoutMs: number): Promise<ProducePartitionResult> {
   try {
+    // Internal topics are written only by the broker itself (OffsetCommit for __consumer_offsets).
+    if (topic.startsWith('__')) throw new SluiceError('INVALID_TOPIC_EXCEPTION', `${topic} is internal; clients cannot produce to it`);
     const { log, leaderEpoch } = context.partitions.leader(topic, partition);
     const appended = appendRecords(log, records, context.config.batchBytesMax, leaderEpoch);
     const result = await withTimeout(appended, timeoutMs);
+    context.metrics?.produced('ws', records);
     return { partition, errorCode: 0, baseOffset: result.baseOffset, logStartOffset: result.logStartOffset };
   } catch (error) {
     if (!(error instanceof SluiceError)) throw error;

@@ -22,6 +22,7 @@ export async function handleFetch(context: HandlerContext, request: FetchRequest
     maxBytes: Math.min(request.maxBytes, frameRoomBytes - context.config.batchBytesMax),
     isReplica: request.replicaId >= 0,
   }, (topic, partition) => context.partitions.leader(topic, partition).log);
+  context.metrics?.fetched('ws', outputs.reduce((sum, output) => sum + output.records.length, 0));
   return {
     ...OK,
     partitions: outputs.map((output) => ({
