@@ -2,6 +2,9 @@
 import { Command } from 'commander';
 import { BROKER_SETTINGS } from '../config/broker-config.js';
 import { brokerCommand } from './broker-command.js';
+import { consumeCommand } from './consume-command.js';
+import { produceCommand } from './produce-command.js';
+import { topicCommand } from './topic-command.js';
 import { dumpLog } from './dump-log.js';
 
 // `sluice dump-log dir | head` closes the pipe early: that is the reader's choice, not an error.
@@ -13,6 +16,9 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 const program = new Command('sluice').description('Sluice: a durable, replicated message log broker');
 
 program.addCommand(brokerCommand());
+program.addCommand(topicCommand());
+program.addCommand(produceCommand());
+program.addCommand(consumeCommand());
 
 program.command('dump-log')
   .description('print every batch of a partition directory, checking CRC-32C and offsets')

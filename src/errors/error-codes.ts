@@ -45,3 +45,15 @@ export interface ErrorCodeEntry {
 
 /** The symbolic name of an error code, e.g. 'OFFSET_OUT_OF_RANGE'. */
 export type ErrorName = keyof typeof ERROR_CODES;
+
+const ERROR_NAME_BY_CODE: ReadonlyMap<number, ErrorName> = new Map(
+  (Object.keys(ERROR_CODES) as ErrorName[]).map((name) => [ERROR_CODES[name].code, name]),
+);
+
+/**
+ * The name of a wire error code (as a response carries it), or null when the table has no such
+ * code: a newer broker may send one this build does not know.
+ */
+export function errorNameOf(code: number): ErrorName | null {
+  return ERROR_NAME_BY_CODE.get(code) ?? null;
+}

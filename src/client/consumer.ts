@@ -1,0 +1,540 @@
+import { SluiceError } from '../errors/sluice-error.js';
+import { ApiKey, type SubscribePush } from '../protocol/index.js';
+import { decodeRecords, type RecordHeader } from '../record/index.js';
+import { backoffMs, sleep } from './backoff.js';
+import { CONNECTION_SETTINGS, CONSUMER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
+import { Connection, expectOk, type ConnectionOptions } from './connection.js';
+import { SluiceClientError, errorFromCode, isRetriable, isSluiceClientError } from './errors.js';
+import { silentLogger, type ClientLogger } from './logger.js';
+import {
+  checkGroupId, commitOffsets, fetchCommittedOffsets, listOffsets,
+  type OffsetSpec, type OffsetToCommit, type TopicPartition,
+} from './offsets.js';
+import { partitionKey } from './record-accumulator.js';
+import { verifiedBatches } from './record-batches.js';
+import { Fifo } from './fifo.js';
+import { checkWireString } from './record-input.js';
+
+/**
+ * The consumer: assign partitions (or subscribe to whole topics), then read records with
+ * `for await (const record of consumer)`.
+ *
+ * Transport: Subscribe + Credit, not Fetch long-polls. The broker pushes batches as they become
+ * readable, so there is no poll round trip between batches and no request per partition per
+ * poll; flow control is the credit the consumer grants, in bytes. Per partition the consumer
+ * keeps `creditTarget` = min(2 x batchBytesMax, the broker's creditBytesMax) covered by credit
+ * granted plus bytes waiting in its queue: it grants more only as the application consumes, in
+ * steps of at least half the target (so one Credit request per half target, not per push). That
+ * bounds the consumer's memory to partitions x creditTarget, and since at least batchBytesMax of
+ * credit is outstanding whenever the application has caught up, the broker can always push the
+ * next batch (docs/protocol.md, Subscribe).
+ *
+ * Positions, per partition: `delivered` is the next offset to hand out (a pushed batch may start
+ * below it; those records are skipped); `consumed` is the next offset whose predecessors the
+ * application has finished with: a record counts as consumed when the application asks for
+ * another (the same iterator's next(), or a new iterator), or calls markConsumed(). commit() and
+ * auto-commit commit `consumed`, so a crash re-delivers at most the record being processed and
+ * what followed it (at least once).
+ *
+ * The queue of pushed bytes is kept until fully read, so leaving a `for await` loop early and
+ * starting another loses nothing. A lost connection is re-established (at most
+ * `reconnectAttemptsMax` times in a row, with backoff) and every partition is subscribed again
+ * from the offset after the last byte received; when that fails, the iterator throws the typed
+ * error.
+ */
+
+/** Where to start reading a partition. */
+export type StartPosition = 'earliest' | 'latest' | 'committed' | number | { readonly timestamp: number };
+
+/**
+ * What to do when there is no committed offset for the group, or the position is outside the
+ * log (OFFSET_OUT_OF_RANGE, say after retention): start from the earliest or the latest offset
+ * (Kafka's auto.offset.reset), or fail with the typed error.
+ */
+export type FallbackPosition = 'earliest' | 'latest' | 'error';
+
+export interface ConsumerRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Ms since the epoch. */
+  readonly timestamp: number;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers: readonly RecordHeader[];
+}
+
+export interface PartitionAssignment extends TopicPartition {
+  /** Default: the consumer's `from`. */
+  readonly from?: StartPosition;
+}
+
+export interface ConsumerOptions extends ConnectionOptions {
+  /** The group whose offsets commit() stores and 'committed' reads. */
+  readonly groupId?: string;
+  /** Default start position: 'committed' with a groupId, else fallbackPosition (or 'latest'). */
+  readonly from?: StartPosition;
+  /** Default 'latest', as Kafka's auto.offset.reset. */
+  readonly fallbackPosition?: FallbackPosition;
+  /** Commit consumed positions every autoCommitIntervalMs and on close; default true with a groupId. */
+  readonly autoCommit?: boolean;
+  readonly batchBytesMax?: number;
+  readonly autoCommitIntervalMs?: number;
+  readonly reconnectAttemptsMax?: number;
+  readonly retryBackoffMs?: number;
+  readonly retryBackoffMsMax?: number;
+  readonly random?: () => number;
+}
+
+/** Per-partition progress, as lag() reports it. */
+export interface PartitionProgress extends TopicPartition {
+  /** The next offset the iterator will hand out. */
+  readonly position: number;
+  /** The broker's high watermark as last heard (subscribe or push). */
+  readonly highWatermark: number;
+}
+
+/** One assigned partition. All of it is in-memory, derived from the log and the consumer's progress. */
+interface PartitionStream extends TopicPartition {
+  delivered: number;
+  consumed: number;
+  committed: number | null;
+  /** The offset the next push starts from (one past the last byte received). */
+  fetchOffset: number;
+  highWatermark: number;
+  subscriptionId: number | null;
+  /** Credit granted and not yet spent by pushes received (bytes). */
+  creditOutstanding: number;
+  /** Bytes of this partition's pushes in the queue. */
+  queuedBytes: number;
+  /** Subscription attempts that failed in a row. */
+  failures: number;
+}
+
+interface QueueItem {
+  readonly stream: PartitionStream;
+  readonly records: Uint8Array;
+}
+
+export class Consumer implements AsyncIterable<ConsumerRecord> {
+  private readonly settings: SettingValues<typeof CONSUMER_SETTINGS>;
+  private readonly logger: ClientLogger;
+  private readonly random: () => number;
+  private readonly groupId: string | null;
+  private readonly fallback: FallbackPosition;
+  private readonly defaultFrom: StartPosition;
+  private autoCommit: boolean;
+  private readonly streams = new Map<string, PartitionStream>();
+  private readonly queue = new Fifo<QueueItem>();
+  private connection: Connection | null = null;
+  private connecting: Promise<Connection> | null = null;
+  private reconnecting = false;
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+  private iterating = false;
+  private closing = false;
+  private autoCommitTimer: ReturnType<typeof setTimeout> | null = null;
+  private committedOffsetsServed = true;
+
+  constructor(private readonly options: ConsumerOptions) {
+    resolveSettings(CONNECTION_SETTINGS, options, 'consumer');
+    this.settings = resolveSettings(CONSUMER_SETTINGS, options, 'consumer');
+    this.logger = options.logger ?? silentLogger;
+    this.random = options.random ?? Math.random;
+    if (options.groupId !== undefined) checkGroupId(options.groupId);
+    this.groupId = options.groupId ?? null;
+    this.fallback = options.fallbackPosition ?? 'latest';
+    if (!['earliest', 'latest', 'error'].includes(this.fallback)) {
+      throw new SluiceClientError('invalid-argument', `fallbackPosition ${String(this.fallback)} must be 'earliest', 'latest' or 'error'`);
+    }
+    this.defaultFrom = options.from ?? (this.groupId !== null ? 'committed' : this.fallback === 'earliest' ? 'earliest' : 'latest');
+    this.autoCommit = options.autoCommit ?? this.groupId !== null;
+    if (this.autoCommit && this.groupId === null) throw new SluiceClientError('invalid-argument', 'autoCommit needs a groupId');
+  }
+
+  /** False once a broker answered OffsetFetch or OffsetCommit as not served. */
+  get committedOffsetsAvailable(): boolean {
+    return this.committedOffsetsServed;
+  }
+
+  /** Assigns partitions, each from its start position, and subscribes to them. */
+  async assign(assignments: readonly PartitionAssignment[]): Promise<void> {
+    if (this.closing) throw new SluiceClientError('client-closed', 'the consumer is closed');
+    for (const { topic, partition } of assignments) {
+      checkWireString(topic, 'topic');
+      if (!Number.isInteger(partition) || partition < 0) throw new SluiceClientError('invalid-argument', `partition ${partition} of ${topic}`);
+      if (this.streams.has(partitionKey(topic, partition))) throw new SluiceClientError('invalid-argument', `${topic}/${partition} is already assigned`);
+    }
+    const connection = await this.connected();
+    const starts = await this.resolveStarts(connection, assignments.map((entry) => ({ ...entry, from: entry.from ?? this.defaultFrom })));
+    const streams = assignments.map(({ topic, partition }, index) => this.newStream(topic, partition, starts[index]!));
+    await Promise.all(streams.map((stream) => this.subscribeStream(connection, stream)));
+    this.armAutoCommit();
+  }
+
+  /** Assigns every partition of `topics` (as the broker lists them now). No group rebalancing. */
+  async subscribe(topics: readonly string[], from: StartPosition = this.defaultFrom): Promise<void> {
+    topics.forEach((topic) => checkWireString(topic, 'topic'));
+    const connection = await this.connected();
+    const metadata = expectOk(await connection.request(ApiKey.Metadata, { allTopics: false, topics: [...topics] }));
+    const assignments: PartitionAssignment[] = [];
+    for (const topic of topics) {
+      const entry = metadata.topics.find((candidate) => candidate.name === topic);
+      if (entry === undefined || entry.errorCode !== 0) throw errorFromCode(entry?.errorCode ?? -1, `topic ${topic}`);
+      for (const partition of entry.partitions) assignments.push({ topic, partition: partition.partition, from });
+    }
+    await this.assign(assignments);
+  }
+
+  /** The records of every assigned partition, in offset order per partition. */
+  [Symbol.asyncIterator](): AsyncIterator<ConsumerRecord> {
+    return this.records();
+  }
+
+  /**
+   * The records, as an async generator. It ends when the consumer is closed or `signal` aborts,
+   * and throws when a partition fails for good. One iterator at a time.
+   */
+  async *records(options: { readonly signal?: AbortSignal } = {}): AsyncGenerator<ConsumerRecord, void, undefined> {
+    if (this.iterating) throw new SluiceClientError('invalid-argument', 'the consumer is already being iterated');
+    this.iterating = true;
+    // Asking for records again means the application is done with those it was given.
+    for (const stream of this.streams.values()) stream.consumed = Math.max(stream.consumed, stream.delivered);
+    const signal = options.signal;
+    const onAbort = (): void => this.notify();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      // Ends on close or abort; between items it waits for a push (each wait ends on an event).
+      for (;;) {
+        const item = await this.nextItem(signal);
+        if (item === null) return;
+        const stream = item.stream;
+        for (const batch of verifiedBatches(item.records, Number.MAX_SAFE_INTEGER)) {
+          for (const record of decodeRecords(batch)) {
+            if (signal?.aborted === true || this.closing) return;
+            if (record.offset < stream.delivered || !this.isAssigned(stream)) continue;
+            stream.delivered = record.offset + 1;
+            yield { topic: stream.topic, partition: stream.partition, offset: record.offset, timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers };
+            stream.consumed = record.offset + 1;
+          }
+        }
+        this.itemDone(item);
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.iterating = false;
+    }
+  }
+
+  /**
+   * Marks `record` (and everything before it in its partition) as processed, so that commit()
+   * includes it. Without this, a record counts as processed when the iterator is asked for the
+   * next one; call it before leaving a `for await` loop whose last record should be committed.
+   */
+  markConsumed(record: Pick<ConsumerRecord, 'topic' | 'partition' | 'offset'>): void {
+    const stream = this.streams.get(partitionKey(record.topic, record.partition));
+    if (stream === undefined) throw new SluiceClientError('invalid-argument', `${record.topic}/${record.partition} is not assigned`);
+    if (record.offset >= stream.delivered) throw new SluiceClientError('invalid-argument', `offset ${record.offset} of ${record.topic}/${record.partition} was not delivered yet`);
+    stream.consumed = Math.max(stream.consumed, record.offset + 1);
+  }
+
+  /** Per partition: the next offset to be handed out and the high watermark last heard. */
+  progress(): PartitionProgress[] {
+    return [...this.streams.values()].map((stream) => ({
+      topic: stream.topic, partition: stream.partition, position: stream.delivered, highWatermark: stream.highWatermark,
+    }));
+  }
+
+  /**
+   * Commits offsets for the group: by default the consumed position of every assigned partition.
+   * Throws not-served (a SluiceClientError) when the broker does not serve OffsetCommit.
+   */
+  async commit(offsets?: readonly OffsetToCommit[]): Promise<void> {
+    if (this.groupId === null) throw new SluiceClientError('invalid-argument', 'commit() needs a groupId');
+    const entries = offsets ?? [...this.streams.values()].map((stream) => ({ topic: stream.topic, partition: stream.partition, offset: stream.consumed }));
+    await this.commitWith(await this.connected(), this.groupId, entries);
+  }
+
+  private async commitWith(connection: Connection, groupId: string, entries: readonly OffsetToCommit[]): Promise<void> {
+    try {
+      await commitOffsets(connection, groupId, entries);
+    } catch (error) {
+      if (isSluiceClientError(error, 'not-served')) this.committedOffsetsServed = false;
+      throw error;
+    }
+    for (const entry of entries) {
+      const stream = this.streams.get(partitionKey(entry.topic, entry.partition));
+      if (stream !== undefined) stream.committed = entry.offset;
+    }
+  }
+
+  /** Stops reading: commits consumed positions (with autoCommit), ends the iterator, closes the connection. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.autoCommitTimer !== null) clearTimeout(this.autoCommitTimer);
+    this.autoCommitTimer = null;
+    if (this.autoCommit && this.connection?.isOpen === true) await this.commitChanged(this.connection);
+    this.connection?.close();
+    this.connection = null;
+    this.notify();
+  }
+
+  // ---- start positions ----
+
+  private async resolveStarts(connection: Connection, assignments: ReadonlyArray<TopicPartition & { from: StartPosition }>): Promise<number[]> {
+    const starts: Array<number | OffsetSpec | 'committed'> = assignments.map(({ from }) => checkedStart(from));
+    const committed = assignments.filter((_, index) => starts[index] === 'committed');
+    if (committed.length > 0) {
+      const offsets = await this.committedOffsets(connection, committed);
+      assignments.forEach((assignment, index) => {
+        if (starts[index] !== 'committed') return;
+        const found = offsets.get(partitionKey(assignment.topic, assignment.partition)) ?? null;
+        starts[index] = found ?? this.fallbackSpec(assignment, 'no committed offset');
+      });
+    }
+    const queries = assignments.flatMap((assignment, index) => {
+      const start = starts[index]!;
+      return typeof start === 'number' ? [] : [{ topic: assignment.topic, partition: assignment.partition, spec: start as OffsetSpec }];
+    });
+    const listed = await listOffsets(connection, queries);
+    const latestNeeded = listed.filter((entry) => entry.offset === null);
+    const latest = await listOffsets(connection, latestNeeded.map(({ topic, partition }) => ({ topic, partition, spec: 'latest' as const })));
+    const byKey = new Map([...listed, ...latest].filter((entry) => entry.offset !== null).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset!]));
+    return assignments.map((assignment, index) => {
+      const start = starts[index]!;
+      return typeof start === 'number' ? start : byKey.get(partitionKey(assignment.topic, assignment.partition))!;
+    });
+  }
+
+  // Committed offsets by partition; a broker without OffsetFetch counts as "none committed".
+  private async committedOffsets(connection: Connection, partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
+    if (this.groupId === null) throw new SluiceClientError('invalid-argument', "start position 'committed' needs a groupId");
+    try {
+      const offsets = await fetchCommittedOffsets(connection, this.groupId, partitions);
+      return new Map(offsets.filter((entry) => entry.offset !== null).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset!]));
+    } catch (error) {
+      if (!isSluiceClientError(error, 'not-served')) throw error;
+      this.committedOffsetsServed = false;
+      this.logger.warn({ groupId: this.groupId, fallbackPosition: this.fallback }, `${error.message}: starting from the fallback position`);
+      return new Map();
+    }
+  }
+
+  private fallbackSpec(partition: TopicPartition, why: string): OffsetSpec {
+    if (this.fallback === 'error') {
+      throw new SluiceError('OFFSET_OUT_OF_RANGE', `${partition.topic}/${partition.partition}: ${why}, and fallbackPosition is 'error'`);
+    }
+    return this.fallback;
+  }
+
+  // ---- subscriptions and credit ----
+
+  private newStream(topic: string, partition: number, start: number): PartitionStream {
+    const stream: PartitionStream = {
+      topic, partition, delivered: start, consumed: start, committed: null, fetchOffset: start, highWatermark: start,
+      subscriptionId: null, creditOutstanding: 0, queuedBytes: 0, failures: 0,
+    };
+    this.streams.set(partitionKey(topic, partition), stream);
+    return stream;
+  }
+
+  private creditTarget(connection: Connection): number {
+    return Math.min(2 * this.settings.batchBytesMax, connection.limits.creditBytesMax);
+  }
+
+  // Subscribes from the stream's fetch offset. OFFSET_OUT_OF_RANGE moves it to the fallback
+  // position once and tries again; other errors throw.
+  private async subscribeStream(connection: Connection, stream: PartitionStream): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const creditBytes = Math.max(0, this.creditTarget(connection) - stream.queuedBytes);
+      const response = await connection.request(ApiKey.Subscribe, { topic: stream.topic, partition: stream.partition, offset: stream.fetchOffset, creditBytes }, {
+        onResponse: (answer) => {
+          if (answer.headerOnly || answer.errorCode !== 0) return;
+          connection.setPushHandler(answer.subscriptionId, (push) => this.pushed(connection, stream, push));
+          stream.subscriptionId = answer.subscriptionId;
+          stream.creditOutstanding = creditBytes;
+          stream.highWatermark = answer.highWatermark;
+        },
+      });
+      if (response.errorCode === 0) return;
+      const error = errorFromCode(response.errorCode, `${response.errorMessage ?? ''} (subscribe to ${stream.topic}/${stream.partition} at ${stream.fetchOffset})`);
+      if (error.errorName !== 'OFFSET_OUT_OF_RANGE' || attempt > 0) throw error;
+      await this.resetToFallback(connection, stream, error.message);
+    }
+  }
+
+  private async resetToFallback(connection: Connection, stream: PartitionStream, why: string): Promise<void> {
+    const spec = this.fallbackSpec(stream, why);
+    const [listed] = await listOffsets(connection, [{ topic: stream.topic, partition: stream.partition, spec }]);
+    const offset = listed!.offset ?? stream.fetchOffset;
+    this.logger.warn({ topic: stream.topic, partition: stream.partition, from: stream.fetchOffset, to: offset }, 'position out of range: reset to the fallback position');
+    stream.fetchOffset = stream.delivered = stream.consumed = offset;
+  }
+
+  private pushed(connection: Connection, stream: PartitionStream, push: SubscribePush): void {
+    if (push.errorCode !== 0) {
+      connection.removePushHandler(stream.subscriptionId!);
+      stream.subscriptionId = null;
+      stream.creditOutstanding = 0;
+      void this.subscriptionEnded(connection, stream, errorFromCode(push.errorCode, `push for ${stream.topic}/${stream.partition}`));
+      return;
+    }
+    stream.creditOutstanding -= push.records.length;
+    stream.fetchOffset = push.nextOffset;
+    stream.highWatermark = push.highWatermark;
+    stream.failures = 0;
+    if (push.records.length === 0) return;
+    stream.queuedBytes += push.records.length;
+    this.queue.push({ stream, records: push.records });
+    this.notify();
+  }
+
+  // The broker ended a subscription with an error: reset (out of range), resubscribe (retriable,
+  // bounded), or fail the iterator.
+  private async subscriptionEnded(connection: Connection, stream: PartitionStream, error: SluiceError): Promise<void> {
+    try {
+      stream.failures += 1;
+      if (stream.failures > this.settings.reconnectAttemptsMax || (!error.retriable && error.errorName !== 'OFFSET_OUT_OF_RANGE')) throw error;
+      if (error.errorName === 'OFFSET_OUT_OF_RANGE') await this.resetToFallback(connection, stream, error.message);
+      else await sleep(this.backoff(stream.failures));
+      if (connection.isOpen && !this.closing) await this.subscribeStream(connection, stream);
+    } catch (failure) {
+      if (isSluiceClientError(failure) && failure.retriable) return; // the connection went: reconnect() resubscribes
+      this.fail(failure as Error);
+    }
+  }
+
+  private itemDone(item: QueueItem): void {
+    if (this.queue.peek() === item) this.queue.shift();
+    const stream = item.stream;
+    stream.queuedBytes -= item.records.length;
+    const connection = this.connection;
+    if (connection === null || !connection.isOpen || stream.subscriptionId === null) return;
+    const target = this.creditTarget(connection);
+    const deficit = target - stream.creditOutstanding - stream.queuedBytes;
+    if (deficit < target / 2) return;
+    stream.creditOutstanding += deficit;
+    const subscriptionId = stream.subscriptionId;
+    connection.request(ApiKey.Credit, { subscriptionId, creditBytes: deficit }).then((response) => {
+      // INVALID_REQUEST: the subscription just ended; its error push says why.
+      if (response.errorCode !== 0) this.logger.debug({ subscriptionId, errorCode: response.errorCode }, 'credit refused');
+    }, () => { /* the connection closed: reconnect() starts afresh */ });
+  }
+
+  private isAssigned(stream: PartitionStream): boolean {
+    return this.streams.get(partitionKey(stream.topic, stream.partition)) === stream;
+  }
+
+  // ---- iterator plumbing ----
+
+  private async nextItem(signal: AbortSignal | undefined): Promise<QueueItem | null> {
+    for (;;) {
+      if (this.failure !== null) throw this.failure;
+      if (this.closing || signal?.aborted === true) return null;
+      const head = this.queue.peek();
+      if (head !== undefined) return head;
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+    }
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private fail(error: Error): void {
+    if (this.failure !== null || this.closing) return;
+    this.logger.error({ err: error }, 'consumer failed');
+    this.failure = error;
+    this.notify();
+  }
+
+  // ---- connection ----
+
+  private connected(): Promise<Connection> {
+    if (this.closing) return Promise.reject(new SluiceClientError('client-closed', 'the consumer is closed'));
+    if (this.connection !== null && this.connection.isOpen) return Promise.resolve(this.connection);
+    this.connecting ??= Connection.connect({ ...this.options, logger: this.logger }).then((connection) => {
+      this.connection = connection;
+      connection.onClose((error) => this.connectionLost(connection, error));
+      return connection;
+    }).finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private connectionLost(connection: Connection, error: SluiceClientError): void {
+    if (this.connection === connection) this.connection = null;
+    for (const stream of this.streams.values()) {
+      stream.subscriptionId = null;
+      stream.creditOutstanding = 0;
+    }
+    if (this.closing || error.reason === 'client-closed') return;
+    this.logger.warn({ reason: error.message }, 'consumer connection lost: reconnecting');
+    void this.reconnect(error);
+  }
+
+  // Bounded: at most reconnectAttemptsMax attempts, with backoff between them.
+  private async reconnect(cause: Error): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    let lastError: Error = cause;
+    try {
+      for (let attempt = 1; attempt <= this.settings.reconnectAttemptsMax && !this.closing; attempt++) {
+        await sleep(this.backoff(attempt));
+        try {
+          const connection = await this.connected();
+          await Promise.all([...this.streams.values()].map((stream) => this.subscribeStream(connection, stream)));
+          return;
+        } catch (error) {
+          lastError = error as Error;
+          if (!isRetriable(error)) break;
+        }
+      }
+      this.fail(lastError);
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  // ---- auto-commit ----
+
+  private armAutoCommit(): void {
+    if (!this.autoCommit || this.autoCommitTimer !== null || this.closing) return;
+    this.autoCommitTimer = setTimeout(() => {
+      this.autoCommitTimer = null;
+      void this.commitChanged().finally(() => this.armAutoCommit());
+    }, this.settings.autoCommitIntervalMs);
+  }
+
+  // Commits the partitions whose consumed position moved since their last commit.
+  private async commitChanged(connection?: Connection): Promise<void> {
+    const changed = [...this.streams.values()].filter((stream) => stream.consumed !== stream.committed);
+    if (changed.length === 0 || this.groupId === null) return;
+    try {
+      await this.commitWith(connection ?? await this.connected(), this.groupId,
+        changed.map((stream) => ({ topic: stream.topic, partition: stream.partition, offset: stream.consumed })));
+    } catch (error) {
+      if (isSluiceClientError(error, 'not-served')) {
+        this.autoCommit = false;
+        this.logger.warn({ groupId: this.groupId }, `${error.message}: auto-commit is off`);
+        return;
+      }
+      this.logger.warn({ groupId: this.groupId, err: error }, 'auto-commit failed; will try again');
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return backoffMs(attempt, this.settings.retryBackoffMs, this.settings.retryBackoffMsMax, this.random);
+  }
+}
+
+function checkedStart(from: StartPosition): number | OffsetSpec | 'committed' {
+  if (from === 'earliest' || from === 'latest' || from === 'committed') return from;
+  if (typeof from === 'number' && Number.isSafeInteger(from) && from >= 0) return from;
+  if (typeof from === 'object' && from !== null && Number.isSafeInteger(from.timestamp)) return { timestamp: from.timestamp };
+  throw new SluiceClientError('invalid-argument', `start position ${JSON.stringify(from)} is not 'earliest', 'latest', 'committed', an offset or { timestamp }`);
+}

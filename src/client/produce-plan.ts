@@ -1,0 +1,136 @@
+import type { ProduceTopic } from '../protocol/index.js';
+import type { PendingRecord } from './record-accumulator.js';
+
+/**
+ * The producer's sealed batches per partition, and which of them go into the next Produce
+ * requests. Pure: the Producer owns the queues and does the I/O; the rules live here, where a
+ * unit test can pin them.
+ *
+ * Rules:
+ * - One request at a time per partition (Kafka's max.in.flight=1): batches of a partition reach
+ *   the broker in order, and a retried batch can never land after a later one.
+ * - A partition's first-time batches may travel together, back to back in one request (the broker
+ *   appends them with contiguous offsets, all or nothing).
+ * - A batch being retried travels alone: the broker answers a duplicate with its original offset,
+ *   and the offsets of anything sent with it would then not follow from it.
+ * - A batch in backoff (`notBeforeMs` in the future) waits; so do those behind it.
+ * - Requests are filled with partitions until `requestBytesMax`; at least one batch per request.
+ */
+
+/** A sealed batch on its way to the broker. */
+export interface ProducerBatch<T = unknown> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly PendingRecord<T>[];
+  /** Upper bound of the encoded size (from the accumulator); what it holds of bufferBytesMax. */
+  readonly sizeBytes: number;
+  /** The encoded RecordBatch v2; null until first sent, and again after a new producer identity. */
+  bytes: Uint8Array | null;
+  /** The producer identity and first sequence stamped into `bytes`, or null without idempotence. */
+  sequence: { readonly producerId: bigint; readonly producerEpoch: number; readonly baseSequence: number } | null;
+  /** Sends so far that failed. */
+  attempts: number;
+  /** Not to be sent again before this time (retry backoff). */
+  notBeforeMs: number;
+}
+
+/** The batches of one partition, oldest first, and whether a request for it is outstanding. */
+export interface PartitionQueue<T = unknown> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly ready: ProducerBatch<T>[];
+  inFlight: boolean;
+}
+
+/** The batches of one partition within a request. */
+export interface PlannedPartition<T = unknown> {
+  readonly queue: PartitionQueue<T>;
+  readonly batches: ProducerBatch<T>[];
+}
+
+/** Bytes of a Produce frame besides the record batches: frame header, acks, timeoutMs, array counts. */
+export const PRODUCE_REQUEST_FIXED_BYTES = 8 + 1 + 4 + 4;
+/** Per topic: name length (u16) plus at most 3 bytes per UTF-16 unit, and the partitions count. */
+const topicBytes = (topic: string): number => 2 + 3 * topic.length + 4;
+/** Per partition: partition i32 and the records' u32 length. */
+const PARTITION_BYTES = 4 + 4;
+
+/** The batch at the head of `queue` may be sent now. */
+export function isSendable(queue: PartitionQueue, nowMs: number): boolean {
+  return !queue.inFlight && queue.ready.length > 0 && queue.ready[0]!.notBeforeMs <= nowMs;
+}
+
+/**
+ * Takes batches out of the sendable queues into requests of at most `requestBytesMax` bytes
+ * (counting each batch at its `sizeBytes`, an upper bound of its encoding). The queues'
+ * `inFlight` flags are set; the caller must clear them when each request is answered.
+ */
+export function planRequests<T>(queues: Iterable<PartitionQueue<T>>, nowMs: number, requestBytesMax: number): PlannedPartition<T>[][] {
+  const requests: PlannedPartition<T>[][] = [];
+  let current: PlannedPartition<T>[] = [];
+  let currentBytes = PRODUCE_REQUEST_FIXED_BYTES;
+  const topicsInCurrent = new Set<string>();
+  for (const queue of queues) {
+    if (!isSendable(queue, nowMs)) continue;
+    const overhead = PARTITION_BYTES + (topicsInCurrent.has(queue.topic) ? 0 : topicBytes(queue.topic));
+    const headBytes = queue.ready[0]!.sizeBytes;
+    if (current.length > 0 && currentBytes + overhead + headBytes > requestBytesMax) {
+      requests.push(current);
+      current = [];
+      currentBytes = PRODUCE_REQUEST_FIXED_BYTES;
+      topicsInCurrent.clear();
+    }
+    const room = requestBytesMax - currentBytes - PARTITION_BYTES - (topicsInCurrent.has(queue.topic) ? 0 : topicBytes(queue.topic));
+    const batches = takeBatches(queue, room);
+    currentBytes += PARTITION_BYTES + (topicsInCurrent.has(queue.topic) ? 0 : topicBytes(queue.topic));
+    currentBytes += batches.reduce((sum, batch) => sum + batch.sizeBytes, 0);
+    topicsInCurrent.add(queue.topic);
+    queue.inFlight = true;
+    current.push({ queue, batches });
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+// The head batch always goes (a frame too large for it fails it with MESSAGE_TOO_LARGE); first-time batches
+// behind it join while they fit, retried ones never do.
+function takeBatches<T>(queue: PartitionQueue<T>, roomBytes: number): ProducerBatch<T>[] {
+  const head = queue.ready[0]!;
+  let count = 1;
+  let bytes = head.sizeBytes;
+  if (head.attempts === 0) {
+    while (count < queue.ready.length) {
+      const next = queue.ready[count]!;
+      if (next.attempts > 0 || bytes + next.sizeBytes > roomBytes) break;
+      bytes += next.sizeBytes;
+      count += 1;
+    }
+  }
+  return queue.ready.splice(0, count);
+}
+
+/** The Produce request's topics for planned partitions (topics in first-seen order). */
+export function produceTopicsOf<T>(planned: readonly PlannedPartition<T>[], bytesOf: (batch: ProducerBatch<T>) => Uint8Array): ProduceTopic[] {
+  const byTopic = new Map<string, Array<{ partition: number; records: Uint8Array }>>();
+  for (const { queue, batches } of planned) {
+    let partitions = byTopic.get(queue.topic);
+    if (partitions === undefined) {
+      partitions = [];
+      byTopic.set(queue.topic, partitions);
+    }
+    partitions.push({ partition: queue.partition, records: concatenate(batches.map(bytesOf)) });
+  }
+  return [...byTopic].map(([name, partitions]) => ({ name, partitions }));
+}
+
+function concatenate(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  const joined = new Uint8Array(total);
+  let position = 0;
+  for (const part of parts) {
+    joined.set(part, position);
+    position += part.length;
+  }
+  return joined;
+}

@@ -1,0 +1,675 @@
+import { SluiceError } from '../errors/sluice-error.js';
+import { ApiKey, type ProduceRequest, type ProduceResponse, type OrHeaderOnly } from '../protocol/index.js';
+import { encodeRecordBatch, type Record } from '../record/index.js';
+import { backoffMs, sleep } from './backoff.js';
+import { CONNECTION_SETTINGS, PRODUCER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
+import { Connection, expectOk, isNotServed, type ConnectionOptions } from './connection.js';
+import { SluiceClientError, errorFromCode, isRetriable } from './errors.js';
+import { silentLogger, type ClientLogger } from './logger.js';
+import { Fifo } from './fifo.js';
+import { DefaultPartitioner } from './partitioner.js';
+import { planRequests, produceTopicsOf, type PartitionQueue, type PlannedPartition, type ProducerBatch } from './produce-plan.js';
+import { RecordAccumulator, partitionKey, recordSizeBytesMax, type PendingRecord, type SealedBatch } from './record-accumulator.js';
+import { bytesOf, checkWireString, headersOf, type BytesInput, type HeadersInput } from './record-input.js';
+
+/**
+ * The producer: send() takes a record and resolves with its partition and offset once the
+ * broker has acknowledged it (acks 1 or all: durable on the leader, or on every in-sync replica).
+ *
+ * Path of a record: send() → admission queue (FIFO: waits for the topic's partition count and
+ * for room in `bufferBytesMax`, which is the backpressure) → partitioner → accumulator (one open
+ * batch per partition; sealed by `batchBytes`, `lingerMs` or flush) → partition queue → Produce
+ * request (one outstanding per partition, several partitions per request) → response → each
+ * record's promise. Retriable errors and lost connections put batches back at the head of their
+ * partition with exponential backoff, at most `retries` times; then their records fail with the
+ * last typed error.
+ *
+ * Idempotence (default on, needs acks 1 or all): the producer asks InitProducerId for an id and
+ * stamps producerId, epoch and a per-partition baseSequence into each batch when it is first
+ * sent; a retry resends the same bytes, so the broker answers a duplicate with its original
+ * offset instead of writing it twice. If the broker does not serve InitProducerId (a header-only
+ * INVALID_REQUEST), the producer runs without it, says so in `idempotenceActive` and
+ * `idempotenceFallbackReason`, and logs a warning. When a stamped batch fails for good, or the
+ * broker reports a sequence gap or an unknown producer (nothing was written), the producer takes
+ * a fresh id and the unsent batches start new sequences under it.
+ *
+ * acks 0: the broker answers nothing, so send() resolves with offset null once the request is
+ * written, and nothing is retried. The broker still counts such a request as in flight until it
+ * is durable; to stay inside its limit the producer sends every
+ * ACKLESS_REQUESTS_PER_FENCE-th request with acks 1 and waits for it (src/client/connection.ts).
+ */
+
+export type Acks = 0 | 1 | -1 | 'all';
+
+export interface ProducerRecord {
+  readonly topic: string;
+  readonly key?: BytesInput | null;
+  readonly value: BytesInput | null;
+  readonly headers?: HeadersInput;
+  /** An explicit partition; otherwise the key's murmur2 partition, or the sticky one for a null key. */
+  readonly partition?: number;
+  /** Ms since the epoch; default now. */
+  readonly timestamp?: number;
+}
+
+/** Where an acknowledged record went. */
+export interface RecordMetadata {
+  readonly topic: string;
+  readonly partition: number;
+  /** The record's offset; null only with acks 0 (the broker says nothing). */
+  readonly offset: number | null;
+}
+
+export interface ProducerOptions extends ConnectionOptions {
+  /** 1: the leader has it durably; 'all' / -1: every in-sync replica has (the default); 0: fire and forget. */
+  readonly acks?: Acks;
+  /** Default true; needs acks 1 or all. */
+  readonly idempotent?: boolean;
+  readonly lingerMs?: number;
+  readonly batchBytes?: number;
+  readonly bufferBytesMax?: number;
+  readonly bufferWaitMsMax?: number;
+  readonly sendQueueLengthMax?: number;
+  readonly retries?: number;
+  readonly retryBackoffMs?: number;
+  readonly retryBackoffMsMax?: number;
+  readonly produceTimeoutMs?: number;
+  /** Injected for tests: the clock (ms) and randomness (sticky partitions, jitter). */
+  readonly nowMs?: () => number;
+  readonly random?: () => number;
+}
+
+/**
+ * How much longer the client waits for a Produce response than the broker may take to make it
+ * durable (`produceTimeoutMs`), so that the broker's REQUEST_TIMED_OUT, which says more, comes
+ * first.
+ */
+export const PRODUCE_RESPONSE_MARGIN_MS = 5_000;
+
+/** With acks 0, every this-many requests one goes with acks 1 as a fence (see the comment above). */
+export const ACKLESS_REQUESTS_PER_FENCE = 8;
+
+/** The handle of one send(): how to answer it, and its place for flush(). */
+interface SendTicket {
+  /** Order of the send() call, for flush(). */
+  readonly number: number;
+  readonly topic: string;
+  readonly resolve: (metadata: RecordMetadata) => void;
+  readonly reject: (error: Error) => void;
+  /** Bytes it holds of bufferBytesMax once admitted (0 before). */
+  heldBytes: number;
+  settled: boolean;
+}
+
+interface AdmissionEntry {
+  readonly topic: string;
+  readonly partition: number | undefined;
+  readonly keyBytes: Uint8Array | null;
+  readonly pending: PendingRecord<SendTicket>;
+  readonly deadlineMs: number;
+}
+
+interface ProducerIdentity {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+}
+
+type Batch = ProducerBatch<SendTicket>;
+
+const SEQUENCE_MODULUS = 2 ** 31;
+/** Errors after which the broker wrote nothing and the batch may go again under a new producer id. */
+const RESTAMP_ERRORS: ReadonlySet<string> = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID']);
+
+export class Producer {
+  private readonly settings: SettingValues<typeof PRODUCER_SETTINGS>;
+  private readonly acks: 0 | 1 | -1;
+  private readonly logger: ClientLogger;
+  private readonly nowMs: () => number;
+  private readonly random: () => number;
+  private readonly partitioner: DefaultPartitioner;
+  private readonly accumulator: RecordAccumulator<SendTicket>;
+  private readonly queues = new Map<string, PartitionQueue<SendTicket>>();
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly metadataLoads = new Set<string>();
+  private readonly admission = new Fifo<AdmissionEntry>();
+  private readonly sequences = new Map<string, number>();
+  private readonly flushWaiters: Array<{ readonly lastNumber: number; remaining: number; readonly resolve: () => void }> = [];
+  private connection: Connection | null = null;
+  private connecting: Promise<Connection> | null = null;
+  private identity: ProducerIdentity | null = null;
+  private identityLoad: Promise<void> | null = null;
+  private identityStale = false;
+  private idempotenceDecided: boolean;
+  private idempotenceActiveValue = false;
+  private fallbackReason: string | null = null;
+  private bufferedBytes = 0;
+  private unsettledCount = 0;
+  private acklessSinceFence = 0;
+  private sendCount = 0;
+  /** Sends numbered up to this were made before a flush(): their batches do not linger. */
+  private flushThrough = 0;
+  private drainQueued = false;
+  /** A drain is waiting for a connection or a producer id; others need not wait too. */
+  private drainBlocked = false;
+  private lingerTimer: ReturnType<typeof setTimeout> | null = null;
+  private lingerTimerAtMs = Number.POSITIVE_INFINITY;
+  private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  private wakeTimerAtMs = Number.POSITIVE_INFINITY;
+  private admissionTimer: ReturnType<typeof setTimeout> | null = null;
+  private admissionTimerFor: AdmissionEntry | null = null;
+  private closing = false;
+
+  constructor(private readonly options: ProducerOptions) {
+    resolveSettings(CONNECTION_SETTINGS, options, 'producer');
+    this.settings = resolveSettings(PRODUCER_SETTINGS, options, 'producer');
+    this.acks = acksOf(options.acks ?? 'all');
+    this.logger = options.logger ?? silentLogger;
+    this.nowMs = options.nowMs ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.partitioner = new DefaultPartitioner(this.random);
+    this.accumulator = new RecordAccumulator(this.settings.batchBytes, this.settings.lingerMs);
+    const idempotent = options.idempotent ?? true;
+    this.idempotenceDecided = !idempotent || this.acks === 0;
+    if (idempotent && this.acks === 0) this.fallbackReason = 'idempotence needs acks 1 or all; acks is 0';
+  }
+
+  /** True once the broker granted a producer id and batches carry sequences. */
+  get idempotenceActive(): boolean {
+    return this.idempotenceActiveValue;
+  }
+
+  /** Why idempotence is off although it was asked for (null when it is on, or was not asked for). */
+  get idempotenceFallbackReason(): string | null {
+    return this.fallbackReason;
+  }
+
+  /** The producer id the broker granted, or null. */
+  get producerId(): bigint | null {
+    return this.identity?.producerId ?? null;
+  }
+
+  /** Bytes of records accepted and not yet acknowledged (at most bufferBytesMax, plus one record). */
+  get bufferedBytesCount(): number {
+    return this.bufferedBytes;
+  }
+
+  /** Connects and settles idempotence now, instead of at the first send. */
+  async connect(): Promise<void> {
+    await this.ensureIdentity(await this.connected());
+  }
+
+  /** Sends one record; resolves with its partition and offset once acknowledged (see acks). */
+  send(input: ProducerRecord): Promise<RecordMetadata> {
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      if (this.closing) throw new SluiceClientError('client-closed', 'the producer is closed');
+      const ticket: SendTicket = { number: this.sendCount + 1, topic: input.topic, resolve, reject, heldBytes: 0, settled: false };
+      const entry = this.admissionEntryOf(input, ticket);
+      if (this.admission.length >= this.settings.sendQueueLengthMax) {
+        throw new SluiceClientError('buffer-full', `${this.admission.length} sends already wait (sendQueueLengthMax)`);
+      }
+      this.sendCount += 1;
+      this.unsettledCount += 1;
+      this.admission.push(entry);
+      this.pumpAdmission();
+    });
+  }
+
+  /** Sends everything accepted so far now (ignoring lingerMs) and waits until each record is acknowledged or failed. */
+  flush(): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      if (this.unsettledCount === 0) return resolve();
+      // Every unsettled send is one made before now, and each one made before now settles once.
+      this.flushWaiters.push({ lastNumber: this.sendCount, remaining: this.unsettledCount, resolve });
+    });
+    this.flushThrough = this.sendCount;
+    this.sealed(this.accumulator.sealAll());
+    return done;
+  }
+
+  /**
+   * Flushes (waiting at most `timeoutMs`), then fails whatever is left with client-closed and
+   * closes the connection. Later sends fail at once.
+   */
+  async close(timeoutMs = 30_000): Promise<void> {
+    if (this.closing && this.connection === null && this.connecting === null) return;
+    this.closing = true;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+    await Promise.race([this.flush(), timeout]);
+    if (timer !== null) clearTimeout(timer);
+    this.abandonAll(new SluiceClientError('client-closed', 'the producer was closed before this record was acknowledged'));
+    for (const handle of [this.lingerTimer, this.wakeTimer, this.admissionTimer]) if (handle !== null) clearTimeout(handle);
+    this.lingerTimer = this.wakeTimer = this.admissionTimer = null;
+    this.lingerTimerAtMs = this.wakeTimerAtMs = Number.POSITIVE_INFINITY;
+    this.connection?.close();
+    this.connection = null;
+    // A connection still being opened is closed as soon as it is.
+    void this.connecting?.then((connection) => connection.close(), () => {});
+  }
+
+  // ---- admission: metadata, backpressure, partitioning ----
+
+  private admissionEntryOf(input: ProducerRecord, ticket: SendTicket): AdmissionEntry {
+    checkWireString(input.topic, 'topic');
+    if (input.partition !== undefined && (!Number.isInteger(input.partition) || input.partition < 0)) {
+      throw new SluiceClientError('invalid-argument', `partition ${input.partition} must be a non-negative integer`);
+    }
+    const timestamp = input.timestamp ?? this.nowMs();
+    if (!Number.isSafeInteger(timestamp)) throw new SluiceClientError('invalid-argument', `timestamp ${timestamp} must be an integer`);
+    const keyBytes = bytesOf(input.key, 'key');
+    const record: Record = { key: keyBytes, value: bytesOf(input.value, 'value'), headers: headersOf(input.headers), timestamp };
+    return {
+      topic: input.topic, partition: input.partition, keyBytes,
+      pending: { record, sizeBytes: recordSizeBytesMax(record), ticket },
+      deadlineMs: this.nowMs() + this.settings.bufferWaitMsMax,
+    };
+  }
+
+  // Admits sends in order while their topic's partition count is known and the buffer has room
+  // (a record larger than the whole buffer is admitted when the buffer is empty).
+  private pumpAdmission(): void {
+    let admittedForFlush = false;
+    while (this.admission.length > 0) {
+      const head = this.admission.peek()!;
+      if (head.pending.ticket.settled) {
+        this.admission.shift();
+        continue;
+      }
+      const partitionCount = this.partitionCounts.get(head.topic);
+      if (partitionCount === undefined) {
+        this.loadPartitionCount(head.topic);
+        break;
+      }
+      if (this.bufferedBytes > 0 && this.bufferedBytes + head.pending.sizeBytes > this.settings.bufferBytesMax) break;
+      this.admission.shift();
+      this.admit(head, partitionCount);
+      admittedForFlush ||= head.pending.ticket.number <= this.flushThrough;
+    }
+    // Sends made before a flush() that waited for metadata or room go out now, not after lingerMs.
+    if (admittedForFlush) this.sealed(this.accumulator.sealAll());
+    this.armAdmissionTimer();
+  }
+
+  private admit(entry: AdmissionEntry, partitionCount: number): void {
+    const ticket = entry.pending.ticket;
+    if (entry.partition !== undefined && entry.partition >= partitionCount) {
+      return this.settle(ticket, new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `${entry.topic} has ${partitionCount} partitions, not partition ${entry.partition}`));
+    }
+    const partition = entry.partition ?? this.partitioner.partition(entry.topic, entry.keyBytes, partitionCount);
+    ticket.heldBytes = entry.pending.sizeBytes;
+    this.bufferedBytes += ticket.heldBytes;
+    this.sealed(this.accumulator.append(entry.topic, partition, entry.pending, this.nowMs()));
+    this.armLingerTimer();
+  }
+
+  // Sends that waited past bufferWaitMsMax fail; the queue is in arrival order, so they are a prefix.
+  private armAdmissionTimer(): void {
+    const head = this.admission.peek();
+    if (head === this.admissionTimerFor && (head === undefined || this.admissionTimer !== null)) return;
+    if (this.admissionTimer !== null) clearTimeout(this.admissionTimer);
+    this.admissionTimer = null;
+    this.admissionTimerFor = head ?? null;
+    if (head === undefined) return;
+    this.admissionTimer = setTimeout(() => {
+      this.admissionTimer = null;
+      this.admissionTimerFor = null;
+      const now = this.nowMs();
+      while (this.admission.length > 0 && this.admission.peek()!.deadlineMs <= now) {
+        const expired = this.admission.shift()!;
+        this.settle(expired.pending.ticket, new SluiceClientError('buffer-full',
+          `send to ${expired.topic} waited more than bufferWaitMsMax ${this.settings.bufferWaitMsMax} ms for buffer room or topic metadata`));
+      }
+      this.pumpAdmission();
+    }, Math.max(0, head.deadlineMs - this.nowMs()));
+  }
+
+  private loadPartitionCount(topic: string): void {
+    if (this.metadataLoads.has(topic)) return;
+    this.metadataLoads.add(topic);
+    void this.fetchPartitionCount(topic).then((count) => {
+      this.partitionCounts.set(topic, count);
+    }, (error: unknown) => {
+      for (const entry of this.admission) if (entry.topic === topic) this.settle(entry.pending.ticket, asError(error));
+    }).finally(() => {
+      this.metadataLoads.delete(topic);
+      this.pumpAdmission();
+    });
+  }
+
+  // Bounded: at most `retries` + 1 Metadata requests, with backoff between them.
+  private async fetchPartitionCount(topic: string): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const connection = await this.connected();
+        const response = expectOk(await connection.request(ApiKey.Metadata, { allTopics: false, topics: [topic] }));
+        const metadata = response.topics.find((entry) => entry.name === topic);
+        if (metadata === undefined) throw new SluiceClientError('protocol-violation', `Metadata response does not list ${topic}`);
+        if (metadata.errorCode !== 0) throw errorFromCode(metadata.errorCode, `topic ${topic}`);
+        return metadata.partitions.length;
+      } catch (error) {
+        if (this.closing || !isRetriable(error) || attempt >= this.settings.retries) throw error;
+        await sleep(this.backoff(attempt + 1));
+      }
+    }
+  }
+
+  // ---- batches: sealing, linger ----
+
+  private sealed(batches: readonly SealedBatch<SendTicket>[]): void {
+    for (const sealed of batches) {
+      const partitionCount = this.partitionCounts.get(sealed.topic) ?? 1;
+      this.partitioner.onBatchSealed(sealed.topic, sealed.partition, partitionCount);
+      this.queueOf(sealed.topic, sealed.partition).ready.push({
+        topic: sealed.topic, partition: sealed.partition, records: sealed.records, sizeBytes: sealed.sizeBytes,
+        bytes: null, sequence: null, attempts: 0, notBeforeMs: 0,
+      });
+    }
+    if (batches.length > 0) this.scheduleDrain();
+  }
+
+  private queueOf(topic: string, partition: number): PartitionQueue<SendTicket> {
+    const key = partitionKey(topic, partition);
+    let queue = this.queues.get(key);
+    if (queue === undefined) {
+      queue = { topic, partition, ready: [], inFlight: false };
+      this.queues.set(key, queue);
+    }
+    return queue;
+  }
+
+  private armLingerTimer(): void {
+    const endsAtMs = this.accumulator.nextLingerEndMs();
+    if (endsAtMs === null || endsAtMs >= this.lingerTimerAtMs) return;
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+    this.lingerTimerAtMs = endsAtMs;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = null;
+      this.lingerTimerAtMs = Number.POSITIVE_INFINITY;
+      this.sealed(this.accumulator.sealExpired(this.nowMs()));
+      this.armLingerTimer();
+    }, Math.max(0, endsAtMs - this.nowMs()));
+  }
+
+  // ---- sending ----
+
+  private scheduleDrain(): void {
+    if (this.drainQueued) return;
+    this.drainQueued = true;
+    queueMicrotask(() => {
+      this.drainQueued = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    if (this.drainBlocked || !this.hasSendable()) return;
+    const connection = this.connection;
+    if (connection === null || !connection.isOpen) return this.drainAfter(this.connected());
+    if (!this.idempotenceDecided || this.identityStale) return this.drainAfter(this.ensureIdentity(connection));
+    const now = this.nowMs();
+    const requestBytesMax = connection.limits.maxFrameBytes;
+    for (const planned of planRequests(this.queues.values(), now, requestBytesMax)) this.sendRequest(connection, planned);
+    this.armWakeTimer();
+  }
+
+  // One drain waits for the connection (or producer id); when it fails, the waiting batches
+  // count one failed attempt each.
+  private drainAfter(ready: Promise<unknown>): void {
+    this.drainBlocked = true;
+    ready.then(() => {
+      this.drainBlocked = false;
+      this.scheduleDrain();
+    }, (error: unknown) => {
+      this.drainBlocked = false;
+      this.sendFailedBeforeRequest(asError(error));
+    });
+  }
+
+  private hasSendable(): boolean {
+    for (const queue of this.queues.values()) if (!queue.inFlight && queue.ready.length > 0) return true;
+    return false;
+  }
+
+  private sendRequest(connection: Connection, planned: PlannedPartition<SendTicket>[]): void {
+    for (const { batches } of planned) for (const batch of batches) this.encode(batch);
+    const fence = this.acks === 0 && this.acklessSinceFence >= ACKLESS_REQUESTS_PER_FENCE;
+    const request: ProduceRequest = {
+      acks: fence ? 1 : this.acks, timeoutMs: this.settings.produceTimeoutMs,
+      topics: produceTopicsOf(planned, (batch) => batch.bytes!),
+    };
+    if (this.acks === 0 && !fence) {
+      this.acklessSinceFence += 1;
+      connection.sendWithoutResponse(ApiKey.Produce, request).then(
+        () => planned.forEach((entry) => this.completed(entry, null)),
+        (error: unknown) => planned.forEach((entry) => this.partitionFailed(entry, asError(error))),
+      );
+      return;
+    }
+    if (fence) this.acklessSinceFence = 0;
+    connection.request(ApiKey.Produce, request, { timeoutMs: this.settings.produceTimeoutMs + PRODUCE_RESPONSE_MARGIN_MS }).then(
+      (response) => this.answered(planned, response),
+      (error: unknown) => planned.forEach((entry) => this.partitionFailed(entry, asError(error))),
+    );
+  }
+
+  // Encodes a batch at its first send, stamped with the current producer id and the partition's
+  // next sequence. A retry resends the same bytes; only a new identity re-encodes.
+  private encode(batch: Batch): void {
+    if (batch.bytes !== null) return;
+    const identity = this.idempotenceActiveValue ? this.identity : null;
+    let producer = null;
+    if (identity !== null) {
+      const key = partitionKey(batch.topic, batch.partition);
+      const baseSequence = this.sequences.get(key) ?? 0;
+      this.sequences.set(key, (baseSequence + batch.records.length) % SEQUENCE_MODULUS);
+      producer = { producerId: identity.producerId, producerEpoch: identity.producerEpoch, baseSequence };
+    }
+    batch.sequence = producer;
+    batch.bytes = encodeRecordBatch({ records: batch.records.map((pending) => pending.record), producer });
+  }
+
+  private answered(planned: readonly PlannedPartition<SendTicket>[], response: OrHeaderOnly<ProduceResponse>): void {
+    for (const entry of planned) {
+      if (response.headerOnly) {
+        this.partitionFailed(entry, errorFromCode(response.errorCode, response.errorMessage));
+        continue;
+      }
+      const result = response.topics.find((topic) => topic.name === entry.queue.topic)
+        ?.partitions.find((partition) => partition.partition === entry.queue.partition);
+      if (result === undefined) {
+        this.partitionFailed(entry, new SluiceClientError('protocol-violation', `Produce response has no result for ${entry.queue.topic}/${entry.queue.partition}`));
+      } else if (result.errorCode !== 0) {
+        this.partitionFailed(entry, errorFromCode(result.errorCode, `${entry.queue.topic}/${entry.queue.partition}`));
+      } else {
+        this.completed(entry, result.baseOffset);
+      }
+    }
+  }
+
+  // The batches of one partition were written from `baseOffset` on, back to back (null: acks 0).
+  private completed(entry: PlannedPartition<SendTicket>, baseOffset: number | null): void {
+    entry.queue.inFlight = false;
+    let offset = baseOffset;
+    for (const batch of entry.batches) {
+      for (const pending of batch.records) {
+        this.settle(pending.ticket, { topic: batch.topic, partition: batch.partition, offset });
+        if (offset !== null) offset += 1;
+      }
+    }
+    this.scheduleDrain();
+  }
+
+  private partitionFailed(entry: PlannedPartition<SendTicket>, error: Error): void {
+    entry.queue.inFlight = false;
+    if (isSluiceError(error) && error.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') this.partitionCounts.delete(entry.queue.topic);
+    const restamp = isSluiceError(error) && RESTAMP_ERRORS.has(error.errorName);
+    const retriable = this.acks !== 0 && (isRetriable(error) || restamp);
+    const now = this.nowMs();
+    const retry: Batch[] = [];
+    for (const batch of entry.batches) {
+      batch.attempts += 1;
+      if (retriable && batch.attempts <= this.settings.retries) {
+        if (restamp) this.unstamp(batch);
+        batch.notBeforeMs = now + this.backoff(batch.attempts);
+        retry.push(batch);
+      } else {
+        this.failBatch(batch, error);
+      }
+    }
+    if (restamp) this.identityStale = true;
+    entry.queue.ready.unshift(...retry);
+    if (retry.length > 0) this.logger.debug({ topic: entry.queue.topic, partition: entry.queue.partition, err: error }, 'retrying batches');
+    this.scheduleDrain();
+    this.armWakeTimer();
+  }
+
+  // A batch that fails for good leaves a gap in its partition's sequences (if it was stamped);
+  // the batches after it go under a new producer id.
+  private failBatch(batch: Batch, error: Error): void {
+    if (batch.sequence !== null) this.identityStale = true;
+    for (const pending of batch.records) this.settle(pending.ticket, error);
+  }
+
+  private unstamp(batch: Batch): void {
+    batch.bytes = null;
+    batch.sequence = null;
+  }
+
+  // No request could be made (no connection, no producer id): every batch waiting to be sent
+  // counts one failed attempt, so a broker that stays away fails the sends in bounded time.
+  private sendFailedBeforeRequest(error: Error): void {
+    const now = this.nowMs();
+    for (const queue of this.queues.values()) {
+      if (queue.inFlight || queue.ready.length === 0) continue;
+      const head = queue.ready[0]!;
+      if (head.notBeforeMs > now) continue;
+      const retriable = isRetriable(error);
+      for (const batch of queue.ready) {
+        batch.attempts += 1;
+        batch.notBeforeMs = now + this.backoff(batch.attempts);
+      }
+      const failed = queue.ready.filter((batch) => !retriable || batch.attempts > this.settings.retries);
+      for (const batch of failed) {
+        queue.ready.splice(queue.ready.indexOf(batch), 1);
+        this.failBatch(batch, error);
+      }
+    }
+    this.logger.warn({ err: error }, 'cannot send to the broker');
+    this.armWakeTimer();
+  }
+
+  // Wakes the sender when the earliest batch in backoff may go.
+  private armWakeTimer(): void {
+    let earliest = Number.POSITIVE_INFINITY;
+    const now = this.nowMs();
+    for (const queue of this.queues.values()) {
+      const head = queue.ready[0];
+      if (!queue.inFlight && head !== undefined && head.notBeforeMs > now) earliest = Math.min(earliest, head.notBeforeMs);
+    }
+    if (earliest === Number.POSITIVE_INFINITY || earliest >= this.wakeTimerAtMs) return;
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.wakeTimerAtMs = earliest;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.wakeTimerAtMs = Number.POSITIVE_INFINITY;
+      this.drain();
+      this.armWakeTimer();
+    }, earliest - now);
+  }
+
+  // ---- connection and producer id ----
+
+  private connected(): Promise<Connection> {
+    if (this.closing && this.unsettledCount === 0) return Promise.reject(new SluiceClientError('client-closed', 'the producer is closed'));
+    if (this.connection !== null && this.connection.isOpen) return Promise.resolve(this.connection);
+    if (this.connecting === null) {
+      this.connecting = Connection.connect({ ...this.options, logger: this.logger }).then((connection) => {
+        this.connection = connection;
+        connection.onClose((error) => {
+          if (this.connection === connection) this.connection = null;
+          this.logger.info({ url: connection.url, reason: error.message }, 'producer connection closed');
+        });
+        return connection;
+      }).finally(() => {
+        this.connecting = null;
+      });
+    }
+    return this.connecting;
+  }
+
+  private ensureIdentity(connection: Connection): Promise<void> {
+    if (this.idempotenceDecided && !this.identityStale) return Promise.resolve();
+    this.identityLoad ??= this.initProducerId(connection).finally(() => {
+      this.identityLoad = null;
+    });
+    return this.identityLoad;
+  }
+
+  private async initProducerId(connection: Connection): Promise<void> {
+    const response = await connection.request(ApiKey.InitProducerId, {});
+    if (isNotServed(response)) {
+      this.idempotenceDecided = true;
+      this.identityStale = false;
+      this.idempotenceActiveValue = false;
+      this.fallbackReason = `the broker does not serve InitProducerId (${response.errorMessage ?? 'INVALID_REQUEST'}): running without idempotence`;
+      this.logger.warn({ url: connection.url }, this.fallbackReason);
+      return;
+    }
+    const granted = expectOk(response);
+    this.identity = { producerId: BigInt(granted.producerId), producerEpoch: granted.producerEpoch };
+    this.sequences.clear();
+    this.identityStale = false;
+    this.idempotenceDecided = true;
+    this.idempotenceActiveValue = true;
+    this.logger.debug({ producerId: String(granted.producerId) }, 'idempotent producer id granted');
+  }
+
+  // ---- settling ----
+
+  private settle(ticket: SendTicket, outcome: RecordMetadata | Error): void {
+    if (ticket.settled) return;
+    ticket.settled = true;
+    this.bufferedBytes -= ticket.heldBytes;
+    ticket.heldBytes = 0;
+    this.unsettledCount -= 1;
+    if (outcome instanceof Error) ticket.reject(outcome);
+    else ticket.resolve(outcome);
+    for (let index = this.flushWaiters.length - 1; index >= 0; index--) {
+      const waiter = this.flushWaiters[index]!;
+      if (ticket.number > waiter.lastNumber) continue;
+      waiter.remaining -= 1;
+      if (waiter.remaining <= 0) {
+        this.flushWaiters.splice(index, 1);
+        waiter.resolve();
+      }
+    }
+    if (this.admission.length > 0) this.pumpAdmission();
+  }
+
+  private abandonAll(error: SluiceClientError): void {
+    for (const entry of this.admission.drain()) this.settle(entry.pending.ticket, error);
+    for (const sealed of this.accumulator.sealAll()) for (const pending of sealed.records) this.settle(pending.ticket, error);
+    for (const queue of this.queues.values()) {
+      for (const batch of queue.ready.splice(0)) for (const pending of batch.records) this.settle(pending.ticket, error);
+    }
+    // Batches in flight are settled by their requests failing when the connection closes.
+  }
+
+  private backoff(attempt: number): number {
+    return backoffMs(attempt, this.settings.retryBackoffMs, this.settings.retryBackoffMsMax, this.random);
+  }
+}
+
+function acksOf(acks: Acks): 0 | 1 | -1 {
+  if (acks === 'all' || acks === -1) return -1;
+  if (acks === 0 || acks === 1) return acks;
+  throw new SluiceClientError('invalid-argument', `acks ${String(acks)} must be 0, 1, -1 or 'all'`);
+}
+
+function isSluiceError(error: unknown): error is SluiceError {
+  return error instanceof SluiceError;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
