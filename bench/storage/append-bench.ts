@@ -5,7 +5,7 @@ import { encodeTemplateBatch } from './batches.js';
 import type { AppendCaseSpec } from './bench-options.js';
 import { startCpuMeter, type CpuUsage } from './cpu-meter.js';
 import { GroupSizeObserver, type GroupSizeSummary } from './group-size-observer.js';
-import { LatencyRecorder, type LatencySummaryMs } from './latency.js';
+import { LatencyRecorder, type LatencySummaryMs } from '../common/latency.js';
 import { untilSettledOrStalled } from './stall-watchdog.js';
 
 /** One append case, measured from the first append call to the last durable resolve. */

@@ -20,7 +20,7 @@ import { runAppendCase, type AppendCaseResult } from './append-bench.js';
 import { encodeTemplateBatch, pseudoRandomBytes } from './batches.js';
 import { parseBenchOptions, type AppendCaseSpec, type BenchOptions } from './bench-options.js';
 import { runCrcBench } from './crc-bench.js';
-import { describeMachine } from './machine-info.js';
+import { describeMachine } from '../common/machine-info.js';
 import { runRawSyncCase, type RawSyncResult } from './raw-disk-bench.js';
 import { runReadBench, type ReadResult } from './read-bench.js';
 import { formatReport, writeResults, type StorageBenchResults } from './report.js';

@@ -1,7 +1,7 @@
 import { open, unlink } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { startCpuMeter, type CpuUsage } from './cpu-meter.js';
-import { LatencyRecorder, type LatencySummaryMs } from './latency.js';
+import { LatencyRecorder, type LatencySummaryMs } from '../common/latency.js';
 
 /**
  * The disk's own limit, from Node without the log: a fresh file, appended to sequentially, each

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import type { LogConfig } from '../../src/storage/log-config.js';
 import type { AppendCaseResult } from './append-bench.js';
 import type { CrcResult } from './crc-bench.js';
-import type { MachineInfo } from './machine-info.js';
+import type { MachineInfo } from '../common/machine-info.js';
 import type { RawSyncResult } from './raw-disk-bench.js';
 import type { ReadResult } from './read-bench.js';
 import type { ValidateResult } from './validate-bench.js';
-import { formatMegabytesPerSecond, formatMs, formatNumber, formatTable } from './table.js';
+import { formatMegabytesPerSecond, formatMs, formatNumber, formatTable } from '../common/table.js';
 
 /** Everything one run measured; written as JSON. */
 export interface StorageBenchResults {
