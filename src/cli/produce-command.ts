@@ -39,22 +39,28 @@ async function produce(flags: ProduceFlags): Promise<void> {
   let firstFailure: Error | null = null;
   // Each line's step waits for the previous one, so output follows input order.
   let previous: Promise<void> = Promise.resolve();
-  const window: Promise<void>[] = [];
+  let outstanding = 0;
+  let slotFreed: (() => void) | null = null;
+  const settled = (): void => {
+    outstanding -= 1;
+    slotFreed?.();
+    slotFreed = null;
+  };
   try {
     await producer.connect();
     for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
       lines += 1;
       const timestamp = Date.now();
       const sent = producer.send({ topic: flags.topic, key: flags.key ?? null, value: line, timestamp });
+      outstanding += 1;
       const step = previous.then(() => sent).then((metadata) => {
         acknowledged += 1;
         if (flags.printOffsets === true) printRecord(flags, metadata, timestamp, line);
       }, (error: unknown) => {
         firstFailure ??= error as Error;
-      });
+      }).finally(settled);
       previous = step;
-      window.push(step);
-      if (window.length >= UNACKNOWLEDGED_RECORDS_MAX) await window.shift();
+      while (outstanding >= UNACKNOWLEDGED_RECORDS_MAX) await new Promise<void>((resolve) => { slotFreed = resolve; });
     }
     await producer.flush();
     await previous;
