@@ -27,6 +27,8 @@ export function runCli(args: readonly string[], timeoutMs = 30_000): Promise<{ c
 /** A long-running `sluice` process whose stdout lines (pino JSON) are collected. */
 export class CliProcess {
   readonly lines: string[] = [];
+  /** What the process wrote to stderr, for diagnosing a start that failed. */
+  stderr = '';
   private readonly exited: Promise<number | null>;
 
   private constructor(readonly child: ChildProcessWithoutNullStreams) {
@@ -37,6 +39,7 @@ export class CliProcess {
       partial = parts.pop()!;
       this.lines.push(...parts);
     });
+    child.stderr.on('data', (chunk: Buffer) => { this.stderr += chunk.toString(); });
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   }
 
@@ -50,7 +53,7 @@ export class CliProcess {
   }
 
   /** Waits (bounded) for a JSON log line whose `msg` is `msg` and whose fields include `fields`; returns it parsed. */
-  async waitForLog(msg: string, timeoutMs = 15_000, fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  async waitForLog(msg: string, timeoutMs = 30_000, fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       for (const line of this.lines) {
@@ -60,7 +63,7 @@ export class CliProcess {
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    throw new Error(`no log line "${msg}" within ${timeoutMs} ms; got:\n${this.lines.join('\n')}`);
+    throw new Error(`no log line "${msg}" within ${timeoutMs} ms; stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`);
   }
 
   /** Sends `signal` to the process by PID and waits (bounded) for its exit code. */

@@ -131,7 +131,8 @@ describe('the client when the broker goes away', () => {
     // Both really lost their connection and came back.
     expect(logged).toContain('producer connection closed');
     expect(logged).toContain('consumer connection lost: reconnecting');
-    expect(logged).toContain('retrying batches');
+    // Whether a batch was in flight at the instant of the SIGKILL (and so is retried rather than
+    // sent after the reconnect) depends on timing; exactly-once below must hold either way.
 
     const counts = new Map<string, number>();
     for (const record of consumed) counts.set(text(record.value), (counts.get(text(record.value)) ?? 0) + 1);
