@@ -74,9 +74,11 @@ export class ClientConnection {
     if (!this.open) return;
     this.sendQueueBytes += frame.length;
     this.updateFlowControl();
-    this.socket.send(frame, { binary: true }, () => {
+    this.socket.send(frame, { binary: true }, (error) => {
       this.sendQueueBytes -= frame.length;
-      this.updateFlowControl();
+      // A failed write means the peer is gone (its 'close' follows): resuming would feed the
+      // requests it had queued, unread, to handlers whose answers nobody can receive.
+      if (error === undefined || error === null) this.updateFlowControl();
     });
   }
 
@@ -109,7 +111,9 @@ export class ClientConnection {
   }
 
   private receive(data: RawData, isBinary: boolean): void {
-    if (!this.open) return;
+    // When the TCP connection drops, ws still parses the bytes it had buffered unread (readyState
+    // CLOSING by then); requests among them have nobody to answer, so they are not handled.
+    if (!this.open || this.socket.readyState !== this.socket.OPEN) return;
     if (!isBinary) return this.close(CloseCode.unsupportedData, 'text frames are not part of the protocol');
     const bytes = toBytes(data);
     let header: FrameHeader;

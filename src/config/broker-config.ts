@@ -99,7 +99,26 @@ export function loadBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
     const given = raw.get(name);
     config[name] = given === undefined ? BROKER_SETTINGS[name].default : validate(name, BROKER_SETTINGS[name], given.value, given.source);
   }
-  return Object.freeze(config) as BrokerConfig;
+  const frozen = Object.freeze(config) as BrokerConfig;
+  checkRelations(frozen, (name) => raw.get(name)?.source ?? 'default');
+  return frozen;
+}
+
+// Room a frame needs besides one batch: frame header, response fields, topic names.
+const FRAME_OVERHEAD_BYTES_MIN = 4 * KIB;
+
+// Settings that are valid alone but not together: the broker could start and then fail every
+// fetch, or fail at start with a protocol error instead of naming the setting.
+function checkRelations(config: BrokerConfig, sourceOf: (name: SettingName) => string): void {
+  if (config.maxFrameBytes < config.batchBytesMax + FRAME_OVERHEAD_BYTES_MIN) {
+    throw new ConfigError('maxFrameBytes', sourceOf('maxFrameBytes'), `${config.maxFrameBytes} must exceed batchBytesMax (${config.batchBytesMax}) by at least ${FRAME_OVERHEAD_BYTES_MIN}, so a fetch can carry a whole batch`);
+  }
+  if (config.creditBytesMax < config.batchBytesMax) {
+    throw new ConfigError('creditBytesMax', sourceOf('creditBytesMax'), `${config.creditBytesMax} must be at least batchBytesMax (${config.batchBytesMax}), or a subscription could never receive its next batch`);
+  }
+  if (config.partitionCountMax < config.offsetsTopicPartitionCount) {
+    throw new ConfigError('partitionCountMax', sourceOf('partitionCountMax'), `${config.partitionCountMax} is below offsetsTopicPartitionCount (${config.offsetsTopicPartitionCount})`);
+  }
 }
 
 /** SLUICE_SEGMENT_BYTES for segmentBytes. */

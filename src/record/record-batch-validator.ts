@@ -2,7 +2,7 @@ import { SluiceError } from '../errors/sluice-error.js';
 import { crc32c } from './crc32c.js';
 import { checkRecords, decodeBatchHeader } from './record-batch-decoder.js';
 import {
-  ATTRIBUTES_POSITION, BATCH_HEADER_BYTES, BATCH_LENGTH_POSITION, COMPRESSION_CODEC_MASK, CRC_POSITION,
+  ATTRIBUTES_POSITION, BATCH_HEADER_BYTES, BATCH_LENGTH_POSITION, COMPRESSION_CODEC_MASK, CONTROL_MASK, CRC_POSITION,
   CompressionCodec, LOG_OVERHEAD_BYTES, MAGIC_POSITION, MAGIC_V2, batchSizeBytes,
   type RecordBatchHeader,
 } from './record-batch-format.js';
@@ -65,6 +65,9 @@ export function validateProducedBatch(batch: Uint8Array, batchBytesMax: number):
   const header = framing.header;
   const codec = header.attributes & COMPRESSION_CODEC_MASK;
   if (codec !== CompressionCodec.none) throw new SluiceError('UNSUPPORTED_COMPRESSION_TYPE', `codec ${codec}`);
+  // Control batches are the broker's own markers (transaction ends); consumers skip them, so a
+  // client's records in one would be acknowledged and never delivered. Kafka refuses them too.
+  if ((header.attributes & CONTROL_MASK) !== 0) throw new SluiceError('INVALID_RECORD', 'control batches are written by the broker, not by producers');
   checkRecordsAgreeWithHeader(batch, header);
   return header;
 }

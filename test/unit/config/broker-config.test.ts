@@ -43,6 +43,12 @@ describe('broker configuration', () => {
     expect(() => loadBrokerConfig({ file })).toThrow(ConfigError);
   });
 
+  it('refuses settings that are valid alone but not together, naming the setting', () => {
+    expect(() => loadBrokerConfig({ flags: { maxFrameBytes: '1048576', batchBytesMax: '1048576' } })).toThrow(/maxFrameBytes \(from command line\): .* must exceed batchBytesMax/);
+    expect(() => loadBrokerConfig({ flags: { creditBytesMax: '524288', batchBytesMax: '1048576' } })).toThrow(/creditBytesMax .* must be at least batchBytesMax/);
+    expect(() => loadBrokerConfig({ flags: { partitionCountMax: '4' } })).toThrow(/partitionCountMax .* is below offsetsTopicPartitionCount/);
+  });
+
   it('puts the unit last in the name of every setting measured in bytes or milliseconds', () => {
     for (const [name, setting] of Object.entries(BROKER_SETTINGS)) {
       if (setting.kind !== 'integer') continue;
