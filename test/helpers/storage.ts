@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { encodeRecordBatch, type Record } from '../../src/record/index.js';
 import type { LogConfig } from '../../src/storage/log-config.js';
+import type { LogManagerOptions } from '../../src/storage/log-manager.js';
 import { PartitionLog, type PartitionLogOptions } from '../../src/storage/partition-log.js';
 
 /** Small segments and dense indexes, so tests cross every boundary with little data. */
@@ -38,6 +39,22 @@ export function logOptions(directory: string, overrides: Partial<PartitionLogOpt
     config: SMALL_LOG_CONFIG,
     recoveryPoint: null,
     highWatermark: null,
+    highWatermarkFollowsFlush: true,
+    nowMs: () => Date.now(),
+    logger: pino({ level: 'silent' }),
+    onFatal: (error) => { throw error; },
+    ...overrides,
+  };
+}
+
+/** LogManager options with test defaults (small segments, timers effectively off); override any field. */
+export function logManagerOptions(dataDir: string, overrides: Partial<LogManagerOptions> = {}): LogManagerOptions {
+  return {
+    dataDir,
+    brokerId: 1,
+    config: SMALL_LOG_CONFIG,
+    checkpointIntervalMs: 3_600_000,
+    retentionCheckIntervalMs: 3_600_000,
     highWatermarkFollowsFlush: true,
     nowMs: () => Date.now(),
     logger: pino({ level: 'silent' }),

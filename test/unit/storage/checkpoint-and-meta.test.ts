@@ -1,6 +1,5 @@
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   HIGH_WATERMARK_CHECKPOINT_FILE, LogManager, RECOVERY_POINT_CHECKPOINT_FILE, type LogManagerOptions,
@@ -10,7 +9,7 @@ import {
   parseOffsetCheckpoint, readOffsetCheckpoint, writeOffsetCheckpoint, type PartitionOffset,
 } from '../../../src/storage/offset-checkpoint-file.js';
 import { appendConcurrently, expectedRecords, planBatch, readAllRecords, seededRandom } from '../../helpers/log-assertions.js';
-import { SMALL_LOG_CONFIG, capturingLogger, makeTempDir } from '../../helpers/storage.js';
+import { capturingLogger, logManagerOptions, makeTempDir } from '../../helpers/storage.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -172,18 +171,7 @@ describe('LogManager', () => {
   });
 
   function managerOptions(overrides: Partial<LogManagerOptions> = {}): LogManagerOptions {
-    return {
-      dataDir: join(dir, 'data'),
-      brokerId: 1,
-      config: SMALL_LOG_CONFIG,
-      checkpointIntervalMs: 3_600_000,
-      retentionCheckIntervalMs: 3_600_000,
-      highWatermarkFollowsFlush: true,
-      nowMs: () => Date.now(),
-      logger: pino({ level: 'silent' }) as Logger,
-      onFatal: (error) => { throw error; },
-      ...overrides,
-    };
+    return logManagerOptions(join(dir, 'data'), overrides);
   }
 
   async function openManager(overrides: Partial<LogManagerOptions> = {}): Promise<LogManager> {

@@ -1,6 +1,5 @@
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SluiceError } from '../../../src/errors/sluice-error.js';
 import {
@@ -10,7 +9,7 @@ import { META_PROPERTIES_FILE } from '../../../src/storage/meta-properties.js';
 import { readOffsetCheckpoint, type PartitionOffset } from '../../../src/storage/offset-checkpoint-file.js';
 import { appendConcurrently, planBatch } from '../../helpers/log-assertions.js';
 import { mulberry32 } from '../../helpers/random.js';
-import { SMALL_LOG_CONFIG, capturingLogger, makeTempDir } from '../../helpers/storage.js';
+import { capturingLogger, logManagerOptions, makeTempDir } from '../../helpers/storage.js';
 
 let dir: string;
 let dataDir: string;
@@ -28,18 +27,7 @@ afterEach(async () => {
 });
 
 function managerOptions(overrides: Partial<LogManagerOptions> = {}): LogManagerOptions {
-  return {
-    dataDir,
-    brokerId: 1,
-    config: SMALL_LOG_CONFIG,
-    checkpointIntervalMs: 3_600_000,
-    retentionCheckIntervalMs: 3_600_000,
-    highWatermarkFollowsFlush: true,
-    nowMs: () => Date.now(),
-    logger: pino({ level: 'silent' }) as Logger,
-    onFatal: (error) => { throw error; },
-    ...overrides,
-  };
+  return logManagerOptions(dataDir, overrides);
 }
 
 async function openManager(overrides: Partial<LogManagerOptions> = {}): Promise<LogManager> {
