@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { WebSocket, RawData } from 'ws';
 import { SluiceError } from '../errors/sluice-error.js';
 import { ApiKey, CloseCode, FRAME_HEADER_BYTES, FrameHeaderError, FrameKind, decodeFrameHeader, type FrameHeader } from '../protocol/index.js';
+import { SendBudget, type ResponseBudget } from './response-budget.js';
 
 /** 1001 is not a protocol close code: a broker that stops says "going away". */
 const CLOSE_GOING_AWAY = 1001;
@@ -10,9 +11,11 @@ const CLOSE_GOING_AWAY = 1001;
 export interface RequestRouter {
   /**
    * Answers one request: the whole response frame, or null when none is due (Produce with
-   * acks 0). A SluiceError becomes an error response; any other exception is a bug (1011).
+   * acks 0). A SluiceError becomes an error response; any other exception is a bug (1011). A
+   * handler that reads much (Fetch) reserves from `budget` first; the connection releases it
+   * once the response is queued.
    */
-  handle(connection: ClientConnection, header: FrameHeader, body: Uint8Array): Promise<Uint8Array | null>;
+  handle(connection: ClientConnection, header: FrameHeader, body: Uint8Array, budget: ResponseBudget): Promise<Uint8Array | null>;
   /** Builds a response frame holding only an error (for requests that could not be handled). */
   errorResponse(header: FrameHeader, error: SluiceError): Uint8Array;
   /** Called once when the connection is gone, to release what it held (subscriptions). */
@@ -22,7 +25,10 @@ export interface RequestRouter {
 /** Per-connection limits, from the broker config. */
 export interface ConnectionLimits {
   readonly maxInFlightRequestsPerConnection: number;
-  /** Bytes queued for sending above which the connection stops reading requests. */
+  /**
+   * Bytes queued for sending above which the connection stops reading requests; also the most
+   * that queued responses plus responses being read may hold at once.
+   */
   readonly sendQueueBytesMax: number;
   /** Bytes of requests being handled above which the connection stops reading more. */
   readonly inFlightRequestBytesMax: number;
@@ -33,7 +39,8 @@ export interface ConnectionLimits {
  * of docs/protocol.md (handshake first, binary only, in-flight bound) and backpressure: when
  * more than `sendQueueBytesMax` bytes are queued towards a slow client, it stops reading that
  * client's requests until they drain, so a client that does not read cannot grow the broker's
- * memory; likewise above `inFlightRequestBytesMax` of requests still being handled.
+ * memory; likewise above `inFlightRequestBytesMax` of requests still being handled. Requests
+ * already read wait for the same budget (SendBudget) before they read from the log.
  */
 export class ClientConnection {
   private handshaken = false;
@@ -42,6 +49,7 @@ export class ClientConnection {
   private sendQueueBytes = 0;
   private paused = false;
   private open = true;
+  private readonly sendBudget: SendBudget;
 
   constructor(
     readonly id: number,
@@ -50,6 +58,7 @@ export class ClientConnection {
     private readonly limits: ConnectionLimits,
     readonly logger: Logger,
   ) {
+    this.sendBudget = new SendBudget(limits.sendQueueBytesMax, () => this.sendQueueBytes, () => this.updateFlowControl());
     socket.on('message', (data, isBinary) => this.receive(data, isBinary));
     socket.on('close', () => this.onClosed());
     socket.on('error', (error) => this.logger.debug({ err: error }, 'connection error'));
@@ -78,16 +87,19 @@ export class ClientConnection {
       this.sendQueueBytes -= frame.length;
       // A failed write means the peer is gone (its 'close' follows): resuming would feed the
       // requests it had queued, unread, to handlers whose answers nobody can receive.
-      if (error === undefined || error === null) this.updateFlowControl();
+      if (error === undefined || error === null) this.sendBudget.wake();
     });
   }
 
-  // Reading stops while either queue is over its limit and resumes once both are at most half
-  // full, so a client that floods requests or never reads responses holds bounded memory.
+  // Reading stops while either queue is over its limit or a request waits for send budget, and
+  // resumes once both queues are at most half full and nothing waits, so a client that floods
+  // requests or never reads responses holds bounded memory (and is not closed for exceeding
+  // maxInFlight with requests the broker itself is holding back).
   private updateFlowControl(): void {
     if (!this.open) return;
-    const over = this.sendQueueBytes > this.limits.sendQueueBytesMax || this.inFlightBytes > this.limits.inFlightRequestBytesMax;
-    const drained = this.sendQueueBytes <= this.limits.sendQueueBytesMax / 2 && this.inFlightBytes <= this.limits.inFlightRequestBytesMax / 2;
+    const waiting = this.sendBudget.isWaited;
+    const over = waiting || this.sendQueueBytes > this.limits.sendQueueBytesMax || this.inFlightBytes > this.limits.inFlightRequestBytesMax;
+    const drained = !waiting && this.sendQueueBytes <= this.limits.sendQueueBytesMax / 2 && this.inFlightBytes <= this.limits.inFlightRequestBytesMax / 2;
     if (over && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -131,26 +143,33 @@ export class ClientConnection {
     this.inFlight += 1;
     this.inFlightBytes += bytes.length;
     this.updateFlowControl();
-    this.router.handle(this, header, bytes.subarray(FRAME_HEADER_BYTES)).then(
-      (response) => this.respond(response, bytes.length),
-      (error: unknown) => this.fail(header, error, bytes.length),
+    const budget = this.sendBudget.forRequest();
+    this.router.handle(this, header, bytes.subarray(FRAME_HEADER_BYTES), budget).then(
+      (response) => this.respond(response, bytes.length, budget),
+      (error: unknown) => this.fail(header, error, bytes.length, budget),
     );
   }
 
-  private respond(response: Uint8Array | null, requestBytes: number): void {
-    this.finished(requestBytes);
+  // The response is queued before its reservation is released, so the budget never sees it twice
+  // or not at all.
+  private respond(response: Uint8Array | null, requestBytes: number, budget: ResponseBudget): void {
     if (response !== null) this.send(response);
+    this.finished(requestBytes, budget);
   }
 
-  private finished(requestBytes: number): void {
+  private finished(requestBytes: number, budget: ResponseBudget): void {
+    budget.releaseAll();
     this.inFlight -= 1;
     this.inFlightBytes -= requestBytes;
     this.updateFlowControl();
   }
 
-  private fail(header: FrameHeader, error: unknown, requestBytes: number): void {
-    this.finished(requestBytes);
-    if (error instanceof SluiceError) return this.send(this.router.errorResponse(header, error));
+  private fail(header: FrameHeader, error: unknown, requestBytes: number, budget: ResponseBudget): void {
+    if (error instanceof SluiceError) {
+      this.send(this.router.errorResponse(header, error));
+      return this.finished(requestBytes, budget);
+    }
+    this.finished(requestBytes, budget);
     this.logger.error({ err: error, apiKey: header.apiKey }, 'request handler failed: closing the connection');
     this.close(CloseCode.internalError, 'internal error');
   }
@@ -158,6 +177,7 @@ export class ClientConnection {
   private onClosed(): void {
     if (!this.open) return;
     this.open = false;
+    this.sendBudget.close();
     this.router.closed(this);
   }
 }

@@ -1,6 +1,7 @@
 import type { ErrorName } from '../errors/error-codes.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import type { ResponseBudget } from './response-budget.js';
 
 /** One partition of a fetch. */
 export interface FetchPartitionInput {
@@ -26,6 +27,8 @@ export interface FetchBounds {
   readonly maxWaitMs: number;
   readonly minBytes: number;
   readonly maxBytes: number;
+  /** How far the first batch may take a response past maxBytes (batchBytesMax). */
+  readonly overshootBytesMax: number;
   /** Followers read to the log end; consumers only to the high watermark. */
   readonly isReplica: boolean;
 }
@@ -40,11 +43,18 @@ const EMPTY = new Uint8Array(0);
  * some partition's high watermark advances or `maxWaitMs` passes, then reads once more. The
  * response stays within `maxBytes` overall, except that the first partition with data always
  * returns at least one whole batch, so a consumer can never be stalled by a large batch.
+ * Each read first reserves what it may return (maxBytes, or less, plus one batch) from
+ * `budget`, so reads for a client that does not take its responses wait instead of piling up.
  */
-export async function fetchPartitions(inputs: readonly FetchPartitionInput[], bounds: FetchBounds, lookup: LogLookup): Promise<FetchPartitionOutput[]> {
+export async function fetchPartitions(inputs: readonly FetchPartitionInput[], bounds: FetchBounds, lookup: LogLookup, budget: ResponseBudget): Promise<FetchPartitionOutput[]> {
+  const reserveBytes = Math.min(bounds.maxBytes, inputs.reduce((sum, input) => sum + Math.max(input.partitionMaxBytes, 0), 0)) + bounds.overshootBytesMax;
+  await budget.reserve(reserveBytes);
   const first = await readAll(inputs, bounds, lookup);
   if (bounds.maxWaitMs === 0 || totalBytes(first) >= bounds.minBytes || first.some((output) => output.errorName !== null)) return first;
+  // Nothing is held while waiting for data: a long poll must not block its connection's other reads.
+  budget.releaseAll();
   await waitForData(inputs, bounds.maxWaitMs, lookup);
+  await budget.reserve(reserveBytes);
   return readAll(inputs, bounds, lookup);
 }
 

@@ -6,6 +6,7 @@ import {
   type FrameHeader, type HandshakeRequest, type ResponseByApiKey,
 } from '../protocol/index.js';
 import type { ClientConnection, RequestRouter } from './client-connection.js';
+import type { ResponseBudget } from './response-budget.js';
 import { OK, type HandlerContext } from './handlers/handler-context.js';
 import { handleOffsetCommit, handleOffsetFetch } from './handlers/offset-handlers.js';
 import { handleProduce } from './handlers/produce-handler.js';
@@ -22,7 +23,17 @@ export class BrokerRequestRouter implements RequestRouter {
 
   constructor(private readonly context: HandlerContext) {}
 
-  async handle(connection: ClientConnection, header: FrameHeader, body: Uint8Array): Promise<Uint8Array | null> {
+  async handle(connection: ClientConnection, header: FrameHeader, body: Uint8Array, budget: ResponseBudget): Promise<Uint8Array | null> {
+    const response = await this.answer(connection, header, body, budget);
+    // A response can outgrow its request (Metadata for many topics, CreateTopics with error
+    // messages); a frame over maxFrameBytes would make a conforming client close with 1009.
+    if (response !== null && response.length > this.context.config.maxFrameBytes) {
+      throw new SluiceError('RESPONSE_TOO_LARGE', `the response would be ${response.length} bytes; maxFrameBytes is ${this.context.config.maxFrameBytes}: ask for fewer topics or partitions`);
+    }
+    return response;
+  }
+
+  private async answer(connection: ClientConnection, header: FrameHeader, body: Uint8Array, budget: ResponseBudget): Promise<Uint8Array | null> {
     const apiKey = header.apiKey;
     if (!isApiKey(apiKey)) throw new SluiceError('INVALID_REQUEST', `unknown apiKey ${apiKey}`);
     if (header.apiVersion !== API_VERSION) throw new SluiceError('UNSUPPORTED_VERSION', `apiVersion ${header.apiVersion} of apiKey ${apiKey}; this broker speaks ${API_VERSION}`);
@@ -38,7 +49,7 @@ export class BrokerRequestRouter implements RequestRouter {
         const response = await handleProduce(context, decoded.request);
         return response === null ? null : respond(header, ApiKey.Produce, response);
       }
-      case ApiKey.Fetch: return respond(header, ApiKey.Fetch, await handleFetch(context, decoded.request));
+      case ApiKey.Fetch: return respond(header, ApiKey.Fetch, await handleFetch(context, decoded.request, budget));
       case ApiKey.ListOffsets: return respond(header, ApiKey.ListOffsets, await handleListOffsets(context, decoded.request));
       case ApiKey.InitProducerId: {
         // Every call gets a fresh id at epoch 0: without transactional ids there is no earlier

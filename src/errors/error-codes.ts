@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   KAFKA_STORAGE_ERROR: { code: 56, retriable: true, message: 'The log is not usable: a disk operation failed and its data is in an unknown state' },
   UNSUPPORTED_COMPRESSION_TYPE: { code: 76, retriable: false, message: 'The record batch uses a compression codec this broker does not support' },
   INVALID_RECORD: { code: 87, retriable: false, message: 'A record batch is well framed but its contents are invalid' },
+  // Sluice's own conditions, which Kafka has no code for, are numbered from 1000.
+  RESPONSE_TOO_LARGE: { code: 1000, retriable: false, message: 'The response would exceed maxFrameBytes; ask for fewer topics or partitions per request' },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 /** One row of the error table. */

@@ -41,5 +41,5 @@ export {
   type FullResponse, type HeaderOnlyResponse, type OrHeaderOnly, type ResponseHeader,
 } from './messages/response-header.js';
 export * from './messages/subscribe.js';
-export { TOPIC_RESULT_BYTES_MIN, type TopicResult } from './messages/topic-result.js';
+export { TOPIC_RESULT_BYTES_MIN, topicResultsFrameBytesMax, type TopicResult } from './messages/topic-result.js';
 export * from './messages/unsubscribe.js';

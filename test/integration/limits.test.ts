@@ -31,6 +31,7 @@ const CODE = {
   invalidTopic: ERROR_CODES.INVALID_TOPIC_EXCEPTION.code,
   invalidPartitions: ERROR_CODES.INVALID_PARTITIONS.code,
   tooLarge: ERROR_CODES.MESSAGE_TOO_LARGE.code,
+  responseTooLarge: ERROR_CODES.RESPONSE_TOO_LARGE.code,
 };
 
 const encoder = new TextEncoder();
@@ -160,21 +161,49 @@ describe('maxFrameBytes', () => {
     client.close();
   });
 
-  // KNOWN BUG, reported and not fixed here (the answer needs an error code and a line in
-  // docs/protocol.md): the broker checks only the frames it receives against maxFrameBytes, so a
-  // response that echoes a request back with more around it — Metadata or CreateTopics naming
-  // many long topics — goes out larger than the limit, and a client that enforces maxFrameBytes
-  // on what it receives (as the protocol allows) closes with 1009. `it.fails` keeps this pinned:
-  // once the broker answers within the limit, this test fails and should become `it`.
-  it.fails('never sends a frame larger than maxFrameBytes, even when the request was at the limit', async () => {
+  it('never sends a frame larger than maxFrameBytes: a Metadata answer that would not fit is RESPONSE_TOO_LARGE', async () => {
     const client = await WireClient.ready(limited.port);
     const receivedBytes: number[] = [];
     client.socket.on('message', (data: Buffer) => receivedBytes.push(data.length));
     // 261 unknown names of 249 characters: a 65,524-byte request; each comes back with 6 bytes more.
     const names = Array.from({ length: 261 }, (_, i) => `unknown-${i}-`.padEnd(249, 'x'));
     const response = await client.request(ApiKey.Metadata, { allTopics: false, topics: names });
+    expect(response).toMatchObject({ headerOnly: true, errorCode: CODE.responseTooLarge });
+    // A smaller request on the same connection is answered in full.
+    expect((await client.request(ApiKey.Metadata, { allTopics: false, topics: names.slice(0, 200) })).errorCode).toBe(0);
     client.close();
-    expect(response.errorCode).toBe(0);
+    expect(Math.max(...receivedBytes)).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+  });
+
+  it('refuses a DeleteTopics whose answer could not fit before deleting anything', async () => {
+    const client = await WireClient.ready(limited.port);
+    const kept = 'kept-by-refused-delete';
+    expect((await client.request(ApiKey.CreateTopics, { topics: [{ name: kept, partitionCount: 1, replicationFactor: 1 }] })).errorCode).toBe(0);
+    // 9,000 names: a request of about 63 KB whose answer (4 more bytes a name) would be about 99 KB.
+    const names = [kept, ...Array.from({ length: 8_999 }, (_, i) => `d${i}`)];
+    const refused = await client.request(ApiKey.DeleteTopics, { names });
+    expect(refused).toMatchObject({ headerOnly: true, errorCode: CODE.responseTooLarge });
+    const metadata = await client.request(ApiKey.Metadata, { allTopics: false, topics: [kept] });
+    if (metadata.headerOnly) throw new Error(`metadata refused: ${metadata.errorCode}`);
+    expect(metadata.topics[0]!.errorCode).toBe(0);
+    client.close();
+  });
+
+  it('answers a CreateTopics whose error messages would not fit with the codes alone', async () => {
+    const client = await WireClient.ready(limited.port);
+    const receivedBytes: number[] = [];
+    client.socket.on('message', (data: Buffer) => receivedBytes.push(data.length));
+    // 200 invalid names of 249 characters: each error message quotes its name, doubling the answer.
+    const names = Array.from({ length: 200 }, (_, i) => `bad!${i}-`.padEnd(249, 'x'));
+    const response = await client.request(ApiKey.CreateTopics, { topics: names.map((name) => ({ name, partitionCount: 1, replicationFactor: 1 })) });
+    if (response.headerOnly) throw new Error(`refused as a whole: ${response.errorCode}`);
+    expect(response.results).toHaveLength(200);
+    for (const result of response.results) expect(result).toMatchObject({ errorCode: CODE.invalidTopic, errorMessage: null });
+    // With few enough names the messages stay.
+    const few = await client.request(ApiKey.CreateTopics, { topics: names.slice(0, 2).map((name) => ({ name, partitionCount: 1, replicationFactor: 1 })) });
+    if (few.headerOnly) throw new Error(`refused as a whole: ${few.errorCode}`);
+    expect(few.results[0]!.errorMessage).toContain('only [a-zA-Z0-9._-] are allowed');
+    client.close();
     expect(Math.max(...receivedBytes)).toBeLessThanOrEqual(MAX_FRAME_BYTES);
   });
 });

@@ -2,6 +2,7 @@ import { SluiceError } from '../../errors/sluice-error.js';
 import { ListOffsetsSpec, type FetchRequest, type FetchResponse, type ListOffsetsRequest, type ListOffsetsResponse, type ListOffsetsResult } from '../../protocol/index.js';
 import type { PartitionLog } from '../../storage/partition-log.js';
 import { fetchPartitions } from '../fetch-path.js';
+import type { ResponseBudget } from '../response-budget.js';
 import { OK, codeOf, type HandlerContext } from './handler-context.js';
 
 // Room for everything in a Fetch response but the record bytes: header, and per partition its
@@ -10,7 +11,7 @@ const FETCH_RESPONSE_FIXED_BYTES = 64;
 const FETCH_PARTITION_FIXED_BYTES = 40;
 
 /** Fetch: whole batches, long-polled up to min(maxWaitMs, fetchWaitMsMax). */
-export async function handleFetch(context: HandlerContext, request: FetchRequest): Promise<FetchResponse> {
+export async function handleFetch(context: HandlerContext, request: FetchRequest, budget: ResponseBudget): Promise<FetchResponse> {
   if (request.maxBytes <= 0) throw new SluiceError('INVALID_FETCH_SIZE', `maxBytes ${request.maxBytes}`);
   const overheadBytes = FETCH_RESPONSE_FIXED_BYTES + request.partitions.reduce((sum, p) => sum + FETCH_PARTITION_FIXED_BYTES + p.topic.length * 4, 0);
   const frameRoomBytes = context.config.maxFrameBytes - overheadBytes;
@@ -20,8 +21,9 @@ export async function handleFetch(context: HandlerContext, request: FetchRequest
     minBytes: request.minBytes,
     // The first batch may exceed maxBytes, but never what a frame can carry.
     maxBytes: Math.min(request.maxBytes, frameRoomBytes - context.config.batchBytesMax),
+    overshootBytesMax: context.config.batchBytesMax,
     isReplica: request.replicaId >= 0,
-  }, (topic, partition) => context.partitions.leader(topic, partition).log);
+  }, (topic, partition) => context.partitions.leader(topic, partition).log, budget);
   context.metrics?.fetched('ws', outputs.reduce((sum, output) => sum + output.records.length, 0));
   return {
     ...OK,

@@ -3,6 +3,7 @@ import type {
   CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, MetadataRequest, MetadataResponse,
   TopicResult,
 } from '../../protocol/index.js';
+import { topicResultsFrameBytesMax } from '../../protocol/index.js';
 import { OK, codeOf, type HandlerContext } from './handler-context.js';
 
 /** Metadata: this broker, and the topics asked for (all when `allTopics`). */
@@ -27,20 +28,37 @@ export function handleMetadata(context: HandlerContext, request: MetadataRequest
 
 /** CreateTopics: each topic succeeds or fails on its own. */
 export async function handleCreateTopics(context: HandlerContext, request: CreateTopicsRequest): Promise<CreateTopicsResponse> {
+  checkAnswerFits(context, request.topics.map((topic) => topic.name));
   const results: TopicResult[] = [];
   for (const topic of request.topics) {
     results.push(await topicResult(topic.name, () => context.partitions.createTopic({
       name: topic.name, partitionCount: topic.partitionCount, replicationFactor: topic.replicationFactor,
     })));
   }
-  return { ...OK, results };
+  return { ...OK, results: withinFrame(context, results) };
 }
 
 /** DeleteTopics: each topic succeeds or fails on its own; internal topics are refused. */
 export async function handleDeleteTopics(context: HandlerContext, request: DeleteTopicsRequest): Promise<DeleteTopicsResponse> {
+  checkAnswerFits(context, request.names);
   const results: TopicResult[] = [];
   for (const name of request.names) results.push(await topicResult(name, () => context.partitions.deleteTopic(name)));
-  return { ...OK, results };
+  return { ...OK, results: withinFrame(context, results) };
+}
+
+// These requests change state, so an answer that could not be sent must be refused before
+// anything is done: the answer without error messages is the least it can be.
+function checkAnswerFits(context: HandlerContext, names: readonly string[]): void {
+  const bytes = topicResultsFrameBytesMax(names.map((name) => ({ name, errorCode: 0, errorMessage: null })));
+  if (bytes > context.config.maxFrameBytes) {
+    throw new SluiceError('RESPONSE_TOO_LARGE', `the answer for ${names.length} topics would be ${bytes} bytes; maxFrameBytes is ${context.config.maxFrameBytes}: send fewer topics per request`);
+  }
+}
+
+// Error messages are for people and the codes say what happened: they go when they do not fit.
+function withinFrame(context: HandlerContext, results: TopicResult[]): TopicResult[] {
+  if (topicResultsFrameBytesMax(results) <= context.config.maxFrameBytes) return results;
+  return results.map((result) => ({ ...result, errorMessage: null }));
 }
 
 async function topicResult(name: string, action: () => Promise<unknown>): Promise<TopicResult> {
