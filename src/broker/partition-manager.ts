@@ -89,6 +89,7 @@ export class PartitionManager {
   // Changes made through this broker were applied already; this catches the rest (and, with
   // etcd, other brokers' changes).
   private onMetadataEvent(event: MetadataEvent): void {
+    if (event.kind === 'brokers-changed' || event.kind === 'controller-changed') return;
     const apply = async (): Promise<void> => {
       if (event.kind === 'topic-deleted') {
         const known = this.topics.get(event.topic);

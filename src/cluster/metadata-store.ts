@@ -34,6 +34,20 @@ export interface PartitionState {
   readonly isr: readonly number[];
 }
 
+/** Per-topic settings fixed at creation. */
+export interface TopicConfig {
+  /** acks=all is refused with NOT_ENOUGH_REPLICAS while the ISR is smaller than this. */
+  readonly minInsyncReplicas: number;
+  /**
+   * Whether a live replica outside the ISR may become leader when no ISR member is live. Off by
+   * default: such a leader may lack acknowledged records, which are then lost.
+   */
+  readonly uncleanLeaderElection: boolean;
+}
+
+/** The config a topic gets when CreateTopics says nothing. */
+export const DEFAULT_TOPIC_CONFIG: TopicConfig = Object.freeze({ minInsyncReplicas: 1, uncleanLeaderElection: false });
+
 /** A topic and the state of its partitions. */
 export interface TopicMetadata {
   readonly name: string;
@@ -45,6 +59,7 @@ export interface TopicMetadata {
   readonly topicId: string;
   /** Indexed by partition number: `partitions[3]` is partition 3. */
   readonly partitions: readonly PartitionState[];
+  readonly config: TopicConfig;
   readonly createdAtMs: number;
 }
 
@@ -62,6 +77,8 @@ export interface CreateTopicRequest {
   readonly name: string;
   readonly partitionCount: number;
   readonly replicationFactor: number;
+  /** Defaults to DEFAULT_TOPIC_CONFIG; minInsyncReplicas must be within [1, replicationFactor]. */
+  readonly config?: Partial<TopicConfig>;
   /** Allows a `__`-prefixed name; only the broker sets it, for its internal topics. */
   readonly allowInternal?: boolean;
 }
@@ -76,14 +93,44 @@ export type MetadataEvent =
   | {
     readonly kind: 'partition-changed'; readonly topic: string; readonly topicId: string;
     readonly partition: number; readonly revision: number;
-  };
+  }
+  /** A broker registered, re-registered or its session ended; re-read `listBrokers`. */
+  | { readonly kind: 'brokers-changed'; readonly revision: number }
+  /** Another broker (or none, null) is controller now. */
+  | { readonly kind: 'controller-changed'; readonly controllerId: number | null; readonly revision: number };
 
 export type MetadataListener = (event: MetadataEvent) => void;
 
+/** What a broker is told about its controller role. */
+export interface ControllerCallbacks {
+  /** This broker won the election; it must act as controller until `resigned`. */
+  elected(): void;
+  /** This broker is no longer controller (its session was lost, or the store closes). */
+  resigned(): void;
+}
+
 /** The cluster's metadata, as every broker sees it. */
 export interface MetadataStore {
+  /**
+   * Makes this broker live: visible in `listBrokers` until the store closes or its session ends
+   * (etcd: a key under a lease of brokerSessionTimeoutMs, kept alive; a lost lease is replaced by
+   * a new one and the key written again). Resolves once the registration is durable. Throws
+   * SluiceError INVALID_REQUEST when a live broker already has this id.
+   */
+  registerBroker(info: BrokerInfo): Promise<void>;
+
   /** The live brokers, ordered by id. */
   listBrokers(): Promise<readonly BrokerInfo[]>;
+
+  /**
+   * Enters this broker in the controller election and returns at once; `callbacks` say when it
+   * wins and when it stops being controller. At most one broker is controller at a time, as
+   * etcd's election guarantees. Standalone: elected at once.
+   */
+  campaignForController(brokerId: number, callbacks: ControllerCallbacks): Promise<void>;
+
+  /** The controller's broker id, or null while there is none. */
+  controllerId(): Promise<number | null>;
 
   /** Every topic, internal ones included, ordered by name. */
   listTopics(): Promise<readonly TopicMetadata[]>;
@@ -93,7 +140,8 @@ export interface MetadataStore {
 
   /**
    * Creates a topic with every partition led by one of its replicas at epoch 0, its ISR all of
-   * its replicas. Throws a SluiceError: INVALID_TOPIC_EXCEPTION (naming rules, internal names, a
+   * its replicas. Replicas are assigned across the live brokers by `assignReplicas`
+   * (replica-assignment.ts): the preferred leaders spread evenly. Throws a SluiceError: INVALID_TOPIC_EXCEPTION (naming rules, internal names, a
    * collision such as `a.b` with `a_b`), INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR or
    * TOPIC_ALREADY_EXISTS. Of concurrent creates of one name, exactly one succeeds.
    */

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { assert } from '../errors/assert.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import { writeFileAtomically } from '../storage/durable-file.js';
-import type {
-  BrokerInfo, CreateTopicRequest, MetadataEvent, MetadataListener, MetadataStore, PartitionState, TopicMetadata, Versioned,
+import {
+  DEFAULT_TOPIC_CONFIG,
+  type BrokerInfo, type ControllerCallbacks, type CreateTopicRequest, type MetadataEvent, type MetadataListener, type MetadataStore,
+  type PartitionState, type TopicConfig, type TopicMetadata, type Versioned,
 } from './metadata-store.js';
 import {
-  topicCollisionKey, validateNoTopicCollision, validatePartitionCount, validateReplicationFactor, validateTopicName,
+  topicCollisionKey, topicConfigOf, validateNoTopicCollision, validatePartitionCount, validateReplicationFactor, validateTopicName,
 } from './topic-rules.js';
 
 /**
@@ -29,6 +31,7 @@ import {
  *         "name": "orders",
  *         "topicId": "0b8f5c1e-...",  random UUID, new for every creation of the name
  *         "createdAtMs": 1700000000000,
+ *         "config": { "minInsyncReplicas": 1, "uncleanLeaderElection": false },  (absent: the defaults)
  *         "partitions": [            index = partition number
  *           { "version": 7, "leaderId": 1, "leaderEpoch": 0, "replicas": [1], "isr": [1] }
  *         ]
@@ -127,6 +130,33 @@ export class StandaloneMetadataStore implements MetadataStore {
     return store;
   }
 
+  // The one broker is live while its store is open; registering records where it listens now.
+  async registerBroker(info: BrokerInfo): Promise<void> {
+    this.assertOpen();
+    assertBrokerInfo(info);
+    if (info.brokerId !== this.state.broker.brokerId) throw new SluiceError('INVALID_REQUEST', `this store belongs to broker ${this.state.broker.brokerId}, not ${info.brokerId}`);
+    return this.serially(async () => {
+      const current = this.state;
+      const broker = Object.freeze({ ...info });
+      if (sameBroker(current.broker, broker)) return;
+      const revision = current.revision + 1;
+      await this.commit({ ...current, revision, broker });
+      this.emit({ kind: 'brokers-changed', revision });
+    });
+  }
+
+  // The only broker is always the controller.
+  async campaignForController(brokerId: number, callbacks: ControllerCallbacks): Promise<void> {
+    this.assertOpen();
+    assert(brokerId === this.state.broker.brokerId, 'only this store\'s broker campaigns');
+    queueMicrotask(() => callbacks.elected());
+  }
+
+  async controllerId(): Promise<number | null> {
+    this.assertUsable();
+    return this.state.broker.brokerId;
+  }
+
   async listBrokers(): Promise<readonly BrokerInfo[]> {
     this.assertUsable();
     return Object.freeze([this.state.broker]);
@@ -157,13 +187,14 @@ export class StandaloneMetadataStore implements MetadataStore {
       ?? validatePartitionCount(request.partitionCount, this.options.partitionCountMax)
       ?? validateReplicationFactor(request.replicationFactor, 1);
     if (invalid !== null) throw invalid;
+    const config = topicConfigOf(request.config, request.replicationFactor);
     return this.serially(async () => {
       const current = this.state;
       if (current.topics.has(request.name)) throw new SluiceError('TOPIC_ALREADY_EXISTS', JSON.stringify(request.name));
       const collision = validateNoTopicCollision(request.name, current.topics.keys());
       if (collision !== null) throw collision;
       const revision = current.revision + 1;
-      const topic = this.newTopic(request.name, request.partitionCount, revision);
+      const topic = this.newTopic(request.name, request.partitionCount, config, revision);
       const topics = new Map(current.topics).set(request.name, topic);
       await this.commit({ ...current, revision, topics: sortedByName(topics) });
       this.emit({ kind: 'topic-created', topic: request.name, topicId: topic.metadata.topicId, revision });
@@ -228,14 +259,14 @@ export class StandaloneMetadataStore implements MetadataStore {
     this.listeners.clear();
   }
 
-  private newTopic(name: string, partitionCount: number, revision: number): StoredTopic {
+  private newTopic(name: string, partitionCount: number, config: TopicConfig, revision: number): StoredTopic {
     const brokerId = this.state.broker.brokerId;
     const partitions = Array.from({ length: partitionCount }, () => freezePartitionState({
       leaderId: brokerId, leaderEpoch: 0, replicas: [brokerId], isr: [brokerId],
     }));
     const topicId = (this.options.randomUuid ?? randomUUID)();
     assert(![...this.state.topics.values()].some((topic) => topic.metadata.topicId === topicId), `topic id ${topicId} is unique`);
-    return freezeTopic({ name, topicId, partitions, createdAtMs: this.options.nowMs() }, partitions.map(() => revision));
+    return freezeTopic({ name, topicId, partitions, config, createdAtMs: this.options.nowMs() }, partitions.map(() => revision));
   }
 
   private async commit(next: StoreState): Promise<void> {
@@ -291,6 +322,7 @@ export function encodeClusterMetadata(state: StoreState): string {
     name: metadata.name,
     topicId: metadata.topicId,
     createdAtMs: metadata.createdAtMs,
+    config: { minInsyncReplicas: metadata.config.minInsyncReplicas, uncleanLeaderElection: metadata.config.uncleanLeaderElection },
     partitions: metadata.partitions.map((partition, p) => ({
       version: versions[p]!,
       leaderId: partition.leaderId,
@@ -371,13 +403,15 @@ function decodeBroker(value: unknown): BrokerInfo | string {
 
 function decodeTopic(value: unknown, revision: number): StoredTopic | string {
   if (!isRecord(value)) return 'not an object';
-  const { name, topicId, createdAtMs, partitions } = value;
+  const { name, topicId, createdAtMs, partitions, config: storedConfig } = value;
   if (typeof name !== 'string') return '"name" is not a string';
   const invalidName = validateTopicName(name, { allowInternal: true });
   if (invalidName !== null) return invalidName.message;
   if (typeof topicId !== 'string' || topicId === '') return `${name}: "topicId" is not a non-empty string`;
   if (!isNonNegativeInteger(createdAtMs)) return `${name}: "createdAtMs" is not a non-negative integer`;
   if (!Array.isArray(partitions) || partitions.length === 0) return `${name}: "partitions" is not a non-empty array`;
+  const config = decodeTopicConfig(storedConfig);
+  if (typeof config === 'string') return `${name}: ${config}`;
   const states: PartitionState[] = [];
   const versions: number[] = [];
   for (const [p, partition] of partitions.entries()) {
@@ -386,7 +420,17 @@ function decodeTopic(value: unknown, revision: number): StoredTopic | string {
     states.push(decoded.value);
     versions.push(decoded.version);
   }
-  return freezeTopic({ name, topicId, createdAtMs, partitions: states }, versions);
+  return freezeTopic({ name, topicId, createdAtMs, config, partitions: states }, versions);
+}
+
+// Files written before topic configs existed have none: their topics have the defaults.
+function decodeTopicConfig(value: unknown): TopicConfig | string {
+  if (value === undefined) return DEFAULT_TOPIC_CONFIG;
+  if (!isRecord(value)) return '"config" is not an object';
+  const { minInsyncReplicas, uncleanLeaderElection } = value;
+  if (!isNonNegativeInteger(minInsyncReplicas) || minInsyncReplicas < 1) return '"config.minInsyncReplicas" is not a positive integer';
+  if (typeof uncleanLeaderElection !== 'boolean') return '"config.uncleanLeaderElection" is not a boolean';
+  return Object.freeze({ minInsyncReplicas, uncleanLeaderElection });
 }
 
 function decodePartition(value: unknown, revision: number): Versioned<PartitionState> | string {
@@ -443,7 +487,7 @@ function freezePartitionState(state: PartitionState): PartitionState {
 
 function freezeTopic(metadata: TopicMetadata, versions: readonly number[]): StoredTopic {
   assert(versions.length === metadata.partitions.length, 'one version per partition');
-  const frozen = Object.freeze({ ...metadata, partitions: Object.freeze([...metadata.partitions]) });
+  const frozen = Object.freeze({ ...metadata, partitions: Object.freeze([...metadata.partitions]), config: Object.freeze({ ...metadata.config }) });
   return Object.freeze({ metadata: frozen, versions: Object.freeze([...versions]) });
 }
 

@@ -1,4 +1,5 @@
 import { SluiceError } from '../errors/sluice-error.js';
+import { DEFAULT_TOPIC_CONFIG, type TopicConfig } from './metadata-store.js';
 
 /**
  * The rules a new topic must satisfy (docs/protocol.md, CreateTopics), as Kafka states them.
@@ -84,4 +85,13 @@ export function validateReplicationFactor(replicationFactor: number, brokerCount
 
 function invalidTopic(reason: string): SluiceError {
   return new SluiceError('INVALID_TOPIC_EXCEPTION', reason);
+}
+
+/** A topic's config from what CreateTopics asked, defaults filled in; INVALID_CONFIG when it cannot hold. */
+export function topicConfigOf(asked: Partial<TopicConfig> | undefined, replicationFactor: number): TopicConfig {
+  const config = { ...DEFAULT_TOPIC_CONFIG, ...asked };
+  if (!Number.isSafeInteger(config.minInsyncReplicas) || config.minInsyncReplicas < 1 || config.minInsyncReplicas > replicationFactor) {
+    throw new SluiceError('INVALID_CONFIG', `minInsyncReplicas ${config.minInsyncReplicas} is outside [1, replication factor ${replicationFactor}]`);
+  }
+  return Object.freeze(config);
 }

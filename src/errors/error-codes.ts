@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   TOPIC_ALREADY_EXISTS: { code: 36, retriable: false, message: 'A topic with that name already exists' },
   INVALID_PARTITIONS: { code: 37, retriable: false, message: 'The partition count is not valid' },
   INVALID_REPLICATION_FACTOR: { code: 38, retriable: false, message: 'The replication factor is not valid' },
+  INVALID_CONFIG: { code: 40, retriable: false, message: 'A topic setting is invalid (such as minInsyncReplicas above the replication factor)' },
   INVALID_REQUEST: { code: 42, retriable: false, message: 'The request is malformed or of an unknown type' },
   OUT_OF_ORDER_SEQUENCE_NUMBER: { code: 45, retriable: false, message: 'The producer sequence number skips ahead of the last one written' },
   DUPLICATE_SEQUENCE_NUMBER: { code: 46, retriable: false, message: 'The producer sequence number was already written' },

@@ -292,12 +292,43 @@ describe('persistence', () => {
         name: 'orders',
         topicId: '00000000-0000-4000-8000-000000000001',
         createdAtMs: 5,
+        config: { minInsyncReplicas: 1, uncleanLeaderElection: false },
         partitions: [
           { version: 1, leaderId: 1, leaderEpoch: 0, replicas: [1], isr: [1] },
           { version: 2, leaderId: null, leaderEpoch: 1, replicas: [1], isr: [] },
         ],
       }],
     });
+  });
+
+  it('reads a file written before topic configs existed with the default config', async () => {
+    const store = await openStore();
+    await store.createTopic({ name: 'old', partitionCount: 1, replicationFactor: 1 });
+    await store.close();
+    const document = await readDocument() as { topics: Array<Record<string, unknown>> };
+    delete document.topics[0]!['config'];
+    await writeFile(metadataPath(), JSON.stringify(document));
+    const reopened = await openStore();
+    expect((await reopened.getTopic('old'))!.config).toEqual({ minInsyncReplicas: 1, uncleanLeaderElection: false });
+  });
+
+  it('refuses minInsyncReplicas above the replication factor with INVALID_CONFIG, and keeps one within it', async () => {
+    const store = await openStore();
+    await expect(store.createTopic({ name: 'strict', partitionCount: 1, replicationFactor: 1, config: { minInsyncReplicas: 2 } }))
+      .rejects.toMatchObject({ errorName: 'INVALID_CONFIG' });
+    expect((await store.createTopic({ name: 'strict', partitionCount: 1, replicationFactor: 1, config: { minInsyncReplicas: 1 } })).config.minInsyncReplicas).toBe(1);
+  });
+
+  it('registers its broker, reports it as controller, and elects it at once', async () => {
+    const store = await openStore();
+    await store.registerBroker({ brokerId: 1, host: '127.0.0.1', port: 19093 });
+    expect(await store.listBrokers()).toEqual([{ brokerId: 1, host: '127.0.0.1', port: 19093 }]);
+    await expect(store.registerBroker({ brokerId: 2, host: '127.0.0.1', port: 1 })).rejects.toMatchObject({ errorName: 'INVALID_REQUEST' });
+    expect(await store.controllerId()).toBe(1);
+    const elected = await new Promise<boolean>((resolve) => {
+      void store.campaignForController(1, { elected: () => resolve(true), resigned: () => resolve(false) });
+    });
+    expect(elected).toBe(true);
   });
 
   it('records a new host and port of the same broker at open', async () => {
