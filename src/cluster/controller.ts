@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { assert } from '../errors/assert.js';
 import { decidePartition, removedFromIsr, type DecisionReason, type PartitionDecision } from './leader-election.js';
-import type { MetadataEvent, MetadataStore, PartitionState, TopicConfig } from './metadata-store.js';
+import type { MetadataEvent, MetadataStore, PartitionState, TopicConfig, TopicMetadata } from './metadata-store.js';
 import { brokersLiveForAtLeast } from './preferred-leader.js';
 
 /**
@@ -223,30 +223,39 @@ export class Controller {
     const eligible = request.rebalance
       ? brokersLiveForAtLeast(this.liveSinceMs, this.options.nowMs(), this.options.leaderRebalanceDelayMs)
       : null;
-    for (const [topic, config, partitions] of await this.targetsOf(request)) {
-      for (const partition of partitions) {
-        if (this.phase !== 'running') return;
-        await this.settlePartition(topic, partition, config, live, eligible);
-      }
+    for (const { topic, config, partition } of await this.candidatesOf(request, live, eligible)) {
+      if (this.phase !== 'running') return;
+      await this.settlePartition(topic, partition, config, live, eligible);
     }
   }
 
-  // The (topic, config, partitions) a pass looks at: everything for a full pass, otherwise the
-  // topics and partitions named (those since deleted are skipped).
-  private async targetsOf(request: PassRequest): Promise<Array<[string, TopicConfig, number[]]>> {
+  // The partitions of the pass whose listed state calls for a change: the whole cluster for a
+  // full pass, otherwise the topics and partitions named (those since deleted are skipped).
+  // Deciding on the listing first costs one read per topic instead of one per partition; a
+  // partition it shows as fine and that changes later does so by a write, whose event asks for
+  // another pass (the watch is set before any listing).
+  private async candidatesOf(
+    request: PassRequest, live: ReadonlySet<number>, eligible: ReadonlySet<number> | null,
+  ): Promise<Array<{ topic: string; config: TopicConfig; partition: number }>> {
     const store = this.options.store;
+    const listed: Array<[TopicMetadata, ReadonlySet<number> | null]> = [];
     if (request.full) {
-      const topics = await store.listTopics();
-      return topics.map((topic) => [topic.name, topic.config, topic.partitions.map((_, p) => p)]);
+      for (const topic of await store.listTopics()) listed.push([topic, null]);
+    } else {
+      for (const [name, partitions] of request.topics) {
+        const topic = await store.getTopic(name);
+        if (topic !== null) listed.push([topic, partitions]);
+      }
     }
-    const targets: Array<[string, TopicConfig, number[]]> = [];
-    for (const [name, partitions] of request.topics) {
-      const topic = await store.getTopic(name);
-      if (topic === null) continue;
-      const all = topic.partitions.map((_, p) => p);
-      targets.push([name, topic.config, partitions === null ? all : all.filter((p) => partitions.has(p))]);
+    const candidates: Array<{ topic: string; config: TopicConfig; partition: number }> = [];
+    for (const [topic, only] of listed) {
+      topic.partitions.forEach((state, partition) => {
+        if (only !== null && !only.has(partition)) return;
+        if (decidePartition(state, topic.config, live, eligible) === null) return;
+        candidates.push({ topic: topic.name, config: topic.config, partition });
+      });
     }
-    return targets;
+    return candidates;
   }
 
   // Read, decide, compare-and-swap on the version read; a lost race re-reads and decides again.
