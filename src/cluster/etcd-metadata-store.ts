@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Etcd3, type IKeyValue, type IRequestOp, type ITxnResponse, type Watcher } from 'etcd3';
+import { Etcd3, type IKeyValue, type IOptions, type IRequestOp, type ITxnResponse, type Watcher } from 'etcd3';
 import { pino, type Logger } from 'pino';
 import { assert } from '../errors/assert.js';
 import { SluiceError } from '../errors/sluice-error.js';
@@ -54,18 +54,26 @@ export interface EtcdMetadataStoreOptions {
   /** Topic ids; injectable so that tests can replay. */
   readonly randomUuid?: () => string;
   readonly logger?: Logger;
-  /** Deadline of each etcd request (not of watches or keepalives); default ETCD_REQUEST_TIMEOUT_MS. */
+  /** Deadline of each attempt of an etcd request (not of watches or keepalives); default ETCD_REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number;
 }
 
 /**
- * How long one etcd request may take before it fails with REQUEST_TIMED_OUT. A healthy etcd
- * answers in milliseconds; an election among etcd members takes about a second.
+ * How long one attempt of an etcd request may take. A healthy etcd answers in milliseconds; an
+ * election among etcd members takes about a second. etcd3 makes up to 3 attempts, so a request
+ * fails with REQUEST_TIMED_OUT after at most about three times this.
  */
 export const ETCD_REQUEST_TIMEOUT_MS = 5_000;
 
 /** How long `open` waits for etcd to answer its first request. */
 export const ETCD_DIAL_TIMEOUT_MS = 5_000;
+
+type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
+
+// A cockatiel policy that runs the call once, as it is (etcd3 only calls `execute`).
+const PASS_THROUGH_POLICY = {
+  execute: <T>(call: (context: { signal: AbortSignal }) => PromiseLike<T> | T) => Promise.resolve().then(() => call({ signal: new AbortController().signal })),
+} as unknown as HostPolicy;
 
 /** A partition read from etcd: its state, its version and the topic instance it belongs to. */
 interface ReadPartition {
@@ -100,6 +108,11 @@ export class EtcdMetadataStore implements MetadataStore {
       dialTimeout: ETCD_DIAL_TIMEOUT_MS,
       // Streams (watches, keepalives) live as long as the store; single requests get a deadline.
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
+      // etcd3's default circuit breaker refuses every call for 5 s after three failures: after a
+      // blip of a single etcd, even lease keepalives would be refused until the session expired.
+      // Each call tries etcd instead; etcd3's global policy still retries a failed call
+      // (3 attempts, on another endpoint when there are several).
+      faultHandling: { host: () => PASS_THROUGH_POLICY },
     });
     const keys = new EtcdKeys(options.prefix ?? DEFAULT_ETCD_PREFIX);
     const logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'etcd-metadata' });
