@@ -22,6 +22,7 @@ import type { BrokerInfo, PartitionState, TopicConfig } from './metadata-store.j
  * event names the topic instance it belongs to without another read.
  */
 
+/** The `format` every value is written with and the only one read. */
 export const ETCD_VALUE_FORMAT = 1;
 
 /** A topic as its key holds it. */
@@ -39,10 +40,12 @@ export interface StoredPartitionValue {
   readonly state: PartitionState;
 }
 
+/** The value of `brokers/<id>`. */
 export function encodeBroker(info: BrokerInfo): Buffer {
   return json({ format: ETCD_VALUE_FORMAT, brokerId: info.brokerId, host: info.host, port: info.port });
 }
 
+/** A broker from its key's value; UNKNOWN_SERVER_ERROR when it cannot be believed. */
 export function decodeBroker(key: Buffer, value: Buffer): BrokerInfo {
   const document = parse(key, value);
   const { brokerId, host, port } = document;
@@ -52,16 +55,19 @@ export function decodeBroker(key: Buffer, value: Buffer): BrokerInfo {
   return Object.freeze({ brokerId, host, port });
 }
 
+/** The value of `controller`. */
 export function encodeController(brokerId: number): Buffer {
   return json({ format: ETCD_VALUE_FORMAT, brokerId });
 }
 
+/** The controller's broker id from its key's value. */
 export function decodeController(key: Buffer, value: Buffer): number {
   const { brokerId } = parse(key, value);
   if (!isId(brokerId)) throw unreadable(key, 'the controller needs an integer brokerId');
   return brokerId;
 }
 
+/** The value of `topics/<name>`. */
 export function encodeTopic(topic: StoredTopicValue): Buffer {
   const { minInsyncReplicas, uncleanLeaderElection } = topic.config;
   return json({
@@ -70,6 +76,7 @@ export function encodeTopic(topic: StoredTopicValue): Buffer {
   });
 }
 
+/** A topic from its key's value; UNKNOWN_SERVER_ERROR when it cannot be believed. */
 export function decodeTopic(key: Buffer, value: Buffer): StoredTopicValue {
   const { topicId, createdAtMs, config, replicas } = parse(key, value);
   if (typeof topicId !== 'string' || topicId === '') throw unreadable(key, '"topicId" is not a non-empty string');
@@ -89,6 +96,7 @@ export function initialPartitionState(replicas: readonly number[]): PartitionSta
   return freezePartitionState({ leaderId: replicas[0]!, leaderEpoch: 0, replicas, isr: replicas });
 }
 
+/** The value of `partitions/<name>/<p>`. */
 export function encodePartition(topicId: string, state: PartitionState): Buffer {
   return json({
     format: ETCD_VALUE_FORMAT, topicId, leaderId: state.leaderId, leaderEpoch: state.leaderEpoch,
@@ -96,6 +104,7 @@ export function encodePartition(topicId: string, state: PartitionState): Buffer 
   });
 }
 
+/** A partition state and its topic id from its key's value; UNKNOWN_SERVER_ERROR when it cannot be believed. */
 export function decodePartition(key: Buffer, value: Buffer): StoredPartitionValue {
   const { topicId, leaderId, leaderEpoch, replicas, isr } = parse(key, value);
   if (typeof topicId !== 'string' || topicId === '') throw unreadable(key, '"topicId" is not a non-empty string');
@@ -123,6 +132,7 @@ export function partitionStateProblem(state: PartitionState): string | null {
   return null;
 }
 
+/** A frozen copy, lists included. */
 export function freezePartitionState(state: PartitionState): PartitionState {
   return Object.freeze({
     leaderId: state.leaderId, leaderEpoch: state.leaderEpoch,

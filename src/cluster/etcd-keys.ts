@@ -48,6 +48,7 @@ export class EtcdKeys {
     this.root = `${prefix}/`;
   }
 
+  // One accessor per key or range of the layout above.
   broker(brokerId: number): Buffer { return this.key(`brokers/${brokerId}`); }
   get brokers(): KeyRange { return this.range('brokers/'); }
   get controller(): Buffer { return this.key('controller'); }
