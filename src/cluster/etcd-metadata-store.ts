@@ -282,7 +282,8 @@ export class EtcdMetadataStore implements MetadataStore {
     this.listeners.clear();
     const watcher = this.watcher;
     this.watcher = null;
-    if (watcher !== null) await watcher.then((w) => w.cancel(), () => undefined).catch(() => undefined);
+    // Not awaited: with etcd unreachable a cancel waits for the stream to return; closing the client ends it anyway.
+    if (watcher !== null) void watcher.then((w) => w.cancel(), () => undefined).catch(() => undefined);
     this.client.close();
     this.logger.info('metadata store closed');
   }
