@@ -48,7 +48,7 @@ export const PRODUCER_SETTINGS = {
 export const CONSUMER_SETTINGS = {
   batchBytesMax: { unit: 'bytes', default: 1 * MIB, min: 61, max: 256 * MIB, doc: 'The broker\'s batchBytesMax (its handshake does not say it). The consumer keeps twice this in credit per partition so that the broker can always push the next batch.' },
   autoCommitIntervalMs: { unit: 'ms', default: 5_000, min: 10, max: 3_600_000, doc: 'How often consumed positions are committed when autoCommit is on.' },
-  reconnectAttemptsMax: { unit: 'count', default: 10, min: 0, max: 1_000, doc: 'Reconnections tried after the connection is lost (or a subscription fails retriably) before the record iterator fails.' },
+  reconnectAttemptsMax: { unit: 'count', default: 10, min: 0, max: 1_000, doc: 'Times in a row a partition is subscribed again (after its leader\'s connection is lost, its leader moved, or its subscription failed retriably) before the record iterator fails.' },
 } as const satisfies Record<string, NumericSetting>;
 
 /** The resolved values of a settings table. */
