@@ -151,11 +151,21 @@ export class Cluster {
       } catch (error) {
         const action = error instanceof NoSuchPartitionError ? 'fail' : retryActionFor(error);
         if (action === 'fail' || attempt > retries || this.closedValue || options.retryWhen?.(error) === false) throw error;
-        if (action === 'refresh-metadata') topics.forEach((topic) => this.metadata.markStale(topic));
+        if (action === 'refresh-metadata') topics.forEach((topic) => this.routeFailed(topic, error));
         this.logger.debug({ topics, attempt, err: error }, 'retrying after a retriable error');
         await sleep(this.backoffMs(attempt));
       }
     }
+  }
+
+  /**
+   * A request for `topic` failed with a routing error: its routes are stale. A broker that did not
+   * know the topic at all (UNKNOWN_TOPIC_OR_PARTITION) makes the client forget it with its leader
+   * epochs, so that a topic deleted and created again (its epochs start over) is routed afresh.
+   */
+  routeFailed(topic: string, error: unknown): void {
+    if (error instanceof SluiceError && error.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') this.metadata.forgetTopic(topic);
+    else this.metadata.markStale(topic);
   }
 
   /** The wait before retry number `attempt` (1 for the first). */

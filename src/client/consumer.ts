@@ -421,7 +421,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       this.fail(error);
       return;
     }
-    if (action === 'refresh-metadata') this.cluster.metadata.markStale(stream.topic);
+    if (action === 'refresh-metadata') this.cluster.routeFailed(stream.topic, error);
     if (error.errorName === 'OFFSET_OUT_OF_RANGE') {
       try {
         await this.resetToFallback(stream, error.message);
@@ -465,7 +465,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
           lastError = error as Error;
           const action = retryActionFor(error);
           if (action === 'fail') break;
-          if (action === 'refresh-metadata') this.cluster.metadata.markStale(stream.topic);
+          if (action === 'refresh-metadata') this.cluster.routeFailed(stream.topic, lastError);
         }
       }
       this.fail(lastError);

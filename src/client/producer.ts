@@ -569,7 +569,7 @@ export class Producer {
   private partitionFailed(entry: PlannedPartition<SendTicket>, error: Error): void {
     entry.queue.inFlight = false;
     const action = retryActionFor(error);
-    if (action === 'refresh-metadata') this.cluster.metadata.markStale(entry.queue.topic);
+    if (action === 'refresh-metadata') this.cluster.routeFailed(entry.queue.topic, error);
     const restamp = isSluiceError(error) && RESTAMP_ERRORS.has(error.errorName);
     const retriable = this.acks !== 0 && (action !== 'fail' || restamp);
     const now = this.nowMs();

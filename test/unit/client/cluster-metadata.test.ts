@@ -44,6 +44,10 @@ describe('the cluster metadata cache', () => {
     expect([metadata.leaderOf('t', 0), metadata.leaderEpochOf('t', 0)]).toEqual([2, 5]);
     metadata.apply({ brokers, topics: [{ errorCode: 0, name: 't', partitions: [partition(0, 1, 6)] }] }, 2);
     expect([metadata.leaderOf('t', 0), metadata.leaderEpochOf('t', 0)]).toEqual([1, 6]);
+    // Once forgotten (a broker did not know the topic: deleted), a new topic of that name starts at epoch 0.
+    metadata.forgetTopic('t');
+    metadata.apply({ brokers, topics: [{ errorCode: 0, name: 't', partitions: [partition(0, 2, 0)] }] }, 3);
+    expect([metadata.leaderOf('t', 0), metadata.leaderEpochOf('t', 0)]).toEqual([2, 0]);
   });
 
   it('makes a topic unroutable when marked stale (a leader error) or when its leader broker is lost, until the next response', () => {
