@@ -1,19 +1,22 @@
 import type { SluiceError } from '../errors/sluice-error.js';
-import { ApiKey, type TopicResult } from '../protocol/index.js';
-import { CONNECTION_SETTINGS, resolveSettings } from './client-config.js';
-import { Connection, expectOk, type ConnectionOptions } from './connection.js';
-import { SluiceClientError, errorFromCode } from './errors.js';
-import { silentLogger } from './logger.js';
+import { ApiKey, type MetadataResponse, type TopicResult } from '../protocol/index.js';
+import { Cluster, type ClientOptions } from './cluster.js';
+import { expectOk, type Connection } from './connection.js';
+import { SluiceClientError, errorFromCode, isSluiceClientError } from './errors.js';
 import {
-  checkGroupId, commitOffsets, fetchCommittedOffsets, listOffsets,
+  checkGroupId, commitOffsetsRouted, fetchCommittedOffsetsRouted, listOffsetsRouted,
   type CommittedOffset, type ListedOffset, type OffsetQuery, type OffsetToCommit, type TopicPartition,
 } from './offsets.js';
 import { checkWireString } from './record-input.js';
 
 /**
- * Topic and offset administration over one connection: create, delete, list and describe topics
- * (Metadata), look up offsets (ListOffsets) and a group's committed offsets. The connection is
- * opened at the first call (or by connect()) and reopened after it is lost.
+ * Topic and offset administration of a cluster: create, delete, list and describe topics
+ * (Metadata, from any broker), look up offsets (ListOffsets, at each partition's leader) and a
+ * group's committed offsets (at its coordinator). Connections are opened at the first call (or by
+ * connect()) and reopened after they are lost. Reads are retried after a lost connection or a
+ * leader change; CreateTopics and DeleteTopics only when they could not be sent at all (a
+ * connection that closed under them may have carried them, and a repeat would answer
+ * TOPIC_ALREADY_EXISTS or UNKNOWN_TOPIC_OR_PARTITION).
  */
 
 export interface NewTopicSpec {
@@ -54,16 +57,15 @@ export interface BrokerDescription {
 const INTERNAL_TOPIC_PREFIX = '__';
 
 export class Admin {
-  private connection: Connection | null = null;
-  private connecting: Promise<Connection> | null = null;
+  private readonly cluster: Cluster;
 
-  constructor(private readonly options: ConnectionOptions) {
-    resolveSettings(CONNECTION_SETTINGS, options, 'admin');
+  constructor(options: ClientOptions) {
+    this.cluster = new Cluster(options, 'admin');
   }
 
-  /** Opens the connection now instead of at the first call. */
+  /** Opens a connection to a broker now instead of at the first call. */
   async connect(): Promise<void> {
-    await this.connected();
+    await this.anyBroker((connection) => Promise.resolve(connection));
   }
 
   /** Creates topics; resolves with each topic's outcome (an existing name is TOPIC_ALREADY_EXISTS). */
@@ -72,10 +74,9 @@ export class Admin {
       checkWireString(topic.name, 'topic name');
       if (!Number.isInteger(topic.partitions)) throw new SluiceClientError('invalid-argument', `partitions ${topic.partitions} of ${topic.name}`);
     }
-    const connection = await this.connected();
-    const response = expectOk(await connection.request(ApiKey.CreateTopics, {
+    const response = await this.anyBroker(async (connection) => expectOk(await connection.request(ApiKey.CreateTopics, {
       topics: topics.map((topic) => ({ name: topic.name, partitionCount: topic.partitions, replicationFactor: topic.replicationFactor ?? 1 })),
-    }));
+    })), unsentOnly);
     return outcomesOf(response.results);
   }
 
@@ -88,8 +89,8 @@ export class Admin {
   /** Deletes topics; resolves with each topic's outcome. */
   async deleteTopics(names: readonly string[]): Promise<TopicOutcome[]> {
     names.forEach((name) => checkWireString(name, 'topic name'));
-    const connection = await this.connected();
-    const response = expectOk(await connection.request(ApiKey.DeleteTopics, { names: [...names] }));
+    const response = await this.anyBroker(async (connection) => expectOk(await connection.request(ApiKey.DeleteTopics, { names: [...names] })), unsentOnly);
+    for (const name of names) this.cluster.metadata.forgetTopic(name);
     return outcomesOf(response.results);
   }
 
@@ -101,8 +102,7 @@ export class Admin {
 
   /** The names of all topics, sorted; the broker's internal ones only when asked. */
   async listTopics(options: { readonly includeInternal?: boolean } = {}): Promise<string[]> {
-    const connection = await this.connected();
-    const response = expectOk(await connection.request(ApiKey.Metadata, { allTopics: true, topics: [] }));
+    const response = await this.metadataOf({ allTopics: true, topics: [] });
     return response.topics.map((topic) => topic.name)
       .filter((name) => options.includeInternal === true || !name.startsWith(INTERNAL_TOPIC_PREFIX))
       .sort();
@@ -111,8 +111,7 @@ export class Admin {
   /** Describes topics; an unknown one throws UNKNOWN_TOPIC_OR_PARTITION. */
   async describeTopics(names: readonly string[]): Promise<TopicDescription[]> {
     names.forEach((name) => checkWireString(name, 'topic name'));
-    const connection = await this.connected();
-    const response = expectOk(await connection.request(ApiKey.Metadata, { allTopics: false, topics: [...names] }));
+    const response = await this.metadataOf({ allTopics: false, topics: [...names] });
     return names.map((name) => {
       const topic = response.topics.find((entry) => entry.name === name);
       if (topic === undefined) throw new SluiceClientError('protocol-violation', `Metadata response does not list ${name}`);
@@ -130,45 +129,50 @@ export class Admin {
 
   /** The brokers of the cluster as the broker knows them. */
   async describeCluster(): Promise<BrokerDescription[]> {
-    const connection = await this.connected();
-    const response = expectOk(await connection.request(ApiKey.Metadata, { allTopics: false, topics: [] }));
+    const response = await this.metadataOf({ allTopics: false, topics: [] });
     return response.brokers.map(({ brokerId, host, port }) => ({ brokerId, host, port }));
   }
 
   /** Offsets by spec: 'earliest', 'latest' (the high watermark) or the first at or after { timestamp }. */
   async listOffsets(queries: readonly OffsetQuery[]): Promise<ListedOffset[]> {
     queries.forEach((query) => checkWireString(query.topic, 'topic'));
-    return listOffsets(await this.connected(), queries);
+    return listOffsetsRouted(this.cluster, queries);
   }
 
   /** A group's committed offsets (offset null where it committed none). */
   async fetchCommittedOffsets(groupId: string, partitions: readonly TopicPartition[]): Promise<CommittedOffset[]> {
     checkGroupId(groupId);
-    return fetchCommittedOffsets(await this.connected(), groupId, partitions);
+    return fetchCommittedOffsetsRouted(this.cluster, groupId, partitions);
   }
 
   /** Sets a group's committed offsets (a simple commit, as a consumer's commit()). */
   async commitOffsets(groupId: string, offsets: readonly OffsetToCommit[]): Promise<void> {
     checkGroupId(groupId);
-    await commitOffsets(await this.connected(), groupId, offsets);
+    await commitOffsetsRouted(this.cluster, groupId, offsets);
   }
 
+  /** Closes every connection. */
   close(): void {
-    this.connection?.close();
-    this.connection = null;
+    this.cluster.close();
   }
 
-  private connected(): Promise<Connection> {
-    if (this.connection !== null && this.connection.isOpen) return Promise.resolve(this.connection);
-    this.connecting ??= Connection.connect({ ...this.options, logger: this.options.logger ?? silentLogger }).then((connection) => {
-      this.connection = connection;
-      return connection;
-    }).finally(() => {
-      this.connecting = null;
-    });
-    return this.connecting;
+  // Metadata from any broker; what it says about the topics also updates the routes.
+  private async metadataOf(request: { allTopics: boolean; topics: string[] }): Promise<MetadataResponse> {
+    const response = await this.anyBroker(async (connection) => expectOk(await connection.request(ApiKey.Metadata, request)));
+    this.cluster.metadata.apply(response, Date.now());
+    return response;
+  }
+
+  // A request any broker answers, retried on another (or the same, back) after a lost connection.
+  private anyBroker<T>(request: (connection: Connection) => Promise<T>, retryWhen?: (error: unknown) => boolean): Promise<T> {
+    return this.cluster.retrying([], async () => request(await this.cluster.anyConnection()), { retryWhen: retryWhen ?? transportOnly });
   }
 }
+
+// Topic-level errors of Metadata are answers, not reasons to retry; only transport failures are.
+const transportOnly = (error: unknown): boolean => isSluiceClientError(error);
+// A request that changes state is repeated only when it never left the client.
+const unsentOnly = (error: unknown): boolean => isSluiceClientError(error, 'connect-failed');
 
 function outcomesOf(results: readonly TopicResult[]): TopicOutcome[] {
   return results.map((result) => ({

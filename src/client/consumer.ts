@@ -1,15 +1,17 @@
 import { SluiceError } from '../errors/sluice-error.js';
 import { ApiKey, type SubscribePush } from '../protocol/index.js';
 import { decodeRecords, type RecordHeader } from '../record/index.js';
-import { backoffMs, sleep } from './backoff.js';
-import { CONNECTION_SETTINGS, CONSUMER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
-import { Connection, expectOk, type ConnectionOptions } from './connection.js';
-import { SluiceClientError, errorFromCode, isRetriable, isSluiceClientError } from './errors.js';
+import { sleep } from './backoff.js';
+import { CONSUMER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
+import { Cluster, type ClientOptions } from './cluster.js';
+import type { Connection } from './connection.js';
+import { SluiceClientError, errorFromCode, isSluiceClientError } from './errors.js';
 import { silentLogger, type ClientLogger } from './logger.js';
 import {
-  checkGroupId, commitOffsets, fetchCommittedOffsets, listOffsets,
+  checkGroupId, commitOffsetsRouted, fetchCommittedOffsetsRouted, listOffsetsRouted,
   type OffsetSpec, type OffsetToCommit, type TopicPartition,
 } from './offsets.js';
+import { retryActionFor } from './retry-policy.js';
 import { partitionKey } from './record-accumulator.js';
 import { verifiedBatches } from './record-batches.js';
 import { Fifo } from './fifo.js';
@@ -37,10 +39,17 @@ import { checkWireString } from './record-input.js';
  * what followed it (at least once).
  *
  * The queue of pushed bytes is kept until fully read, so leaving a `for await` loop early and
- * starting another loses nothing. A lost connection is re-established (at most
- * `reconnectAttemptsMax` times in a row, with backoff) and every partition is subscribed again
- * from the offset after the last byte received; when that fails, the iterator throws the typed
- * error.
+ * starting another loses nothing.
+ *
+ * Cluster: each partition is subscribed at its leader (src/client/cluster.ts routes it), over one
+ * connection per broker. When a leader's connection is lost, or a push ends a subscription with a
+ * retriable error (NOT_LEADER_OR_FOLLOWER after a leader change, say), the partition's route is
+ * marked stale and the partition is subscribed again — at whichever broker refreshed metadata
+ * names as leader — from `fetchOffset`, the offset after the last byte received. Everything
+ * below that is delivered or waiting in the queue, so nothing is skipped, and nothing already
+ * delivered is delivered again (records below `delivered` are dropped). At most
+ * `reconnectAttemptsMax` attempts in a row, with backoff; then the iterator throws the typed
+ * error. Committed offsets go to the group's coordinator.
  */
 
 /** Where to start reading a partition. */
@@ -69,7 +78,7 @@ export interface PartitionAssignment extends TopicPartition {
   readonly from?: StartPosition;
 }
 
-export interface ConsumerOptions extends ConnectionOptions {
+export interface ConsumerOptions extends ClientOptions {
   /** The group whose offsets commit() stores and 'committed' reads. */
   readonly groupId?: string;
   /** Default start position: 'committed' with a groupId, else fallbackPosition (or 'latest'). */
@@ -81,9 +90,6 @@ export interface ConsumerOptions extends ConnectionOptions {
   readonly batchBytesMax?: number;
   readonly autoCommitIntervalMs?: number;
   readonly reconnectAttemptsMax?: number;
-  readonly retryBackoffMs?: number;
-  readonly retryBackoffMsMax?: number;
-  readonly random?: () => number;
 }
 
 /** Per-partition progress, as lag() reports it. */
@@ -103,6 +109,10 @@ interface PartitionStream extends TopicPartition {
   fetchOffset: number;
   highWatermark: number;
   subscriptionId: number | null;
+  /** The leader's connection the subscription lives on (null while there is none). */
+  connection: Connection | null;
+  /** A resubscription is under way. */
+  recovering: boolean;
   /** Credit granted and not yet spent by pushes received (bytes). */
   creditOutstanding: number;
   /** Bytes of this partition's pushes in the queue. */
@@ -119,16 +129,15 @@ interface QueueItem {
 export class Consumer implements AsyncIterable<ConsumerRecord> {
   private readonly settings: SettingValues<typeof CONSUMER_SETTINGS>;
   private readonly logger: ClientLogger;
-  private readonly random: () => number;
+  private readonly cluster: Cluster;
   private readonly groupId: string | null;
   private readonly fallback: FallbackPosition;
   private readonly defaultFrom: StartPosition;
   private autoCommit: boolean;
   private readonly streams = new Map<string, PartitionStream>();
   private readonly queue = new Fifo<QueueItem>();
-  private connection: Connection | null = null;
-  private connecting: Promise<Connection> | null = null;
-  private reconnecting = false;
+  /** Connections whose loss is being watched. */
+  private readonly watched = new WeakSet<Connection>();
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
   private iterating = false;
@@ -136,11 +145,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private autoCommitTimer: ReturnType<typeof setTimeout> | null = null;
   private committedOffsetsServed = true;
 
-  constructor(private readonly options: ConsumerOptions) {
-    resolveSettings(CONNECTION_SETTINGS, options, 'consumer');
+  constructor(options: ConsumerOptions) {
+    this.cluster = new Cluster(options, 'consumer');
     this.settings = resolveSettings(CONSUMER_SETTINGS, options, 'consumer');
     this.logger = options.logger ?? silentLogger;
-    this.random = options.random ?? Math.random;
     if (options.groupId !== undefined) checkGroupId(options.groupId);
     this.groupId = options.groupId ?? null;
     this.fallback = options.fallbackPosition ?? 'latest';
@@ -165,23 +173,22 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       if (!Number.isInteger(partition) || partition < 0) throw new SluiceClientError('invalid-argument', `partition ${partition} of ${topic}`);
       if (this.streams.has(partitionKey(topic, partition))) throw new SluiceClientError('invalid-argument', `${topic}/${partition} is already assigned`);
     }
-    const connection = await this.connected();
-    const starts = await this.resolveStarts(connection, assignments.map((entry) => ({ ...entry, from: entry.from ?? this.defaultFrom })));
+    const starts = await this.resolveStarts(assignments.map((entry) => ({ ...entry, from: entry.from ?? this.defaultFrom })));
     const streams = assignments.map(({ topic, partition }, index) => this.newStream(topic, partition, starts[index]!));
-    await Promise.all(streams.map((stream) => this.subscribeStream(connection, stream)));
+    await Promise.all(streams.map((stream) => this.cluster.retrying([stream.topic], () => this.subscribeAtLeader(stream))));
     this.armAutoCommit();
   }
 
   /** Assigns every partition of `topics` (as the broker lists them now). No group rebalancing. */
   async subscribe(topics: readonly string[], from: StartPosition = this.defaultFrom): Promise<void> {
     topics.forEach((topic) => checkWireString(topic, 'topic'));
-    const connection = await this.connected();
-    const metadata = expectOk(await connection.request(ApiKey.Metadata, { allTopics: false, topics: [...topics] }));
+    if (this.closing) throw new SluiceClientError('client-closed', 'the consumer is closed');
+    await this.cluster.retrying([...topics], () => this.cluster.refresh(topics), { retryWhen: (error) => isSluiceClientError(error) });
     const assignments: PartitionAssignment[] = [];
     for (const topic of topics) {
-      const entry = metadata.topics.find((candidate) => candidate.name === topic);
-      if (entry === undefined || entry.errorCode !== 0) throw errorFromCode(entry?.errorCode ?? -1, `topic ${topic}`);
-      for (const partition of entry.partitions) assignments.push({ topic, partition: partition.partition, from });
+      const count = this.cluster.metadata.partitionCountOf(topic);
+      if (count === null) throw errorFromCode(this.cluster.metadata.topicErrorOf(topic) ?? -1, `topic ${topic}`);
+      for (let partition = 0; partition < count; partition++) assignments.push({ topic, partition, from });
     }
     await this.assign(assignments);
   }
@@ -252,12 +259,13 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   async commit(offsets?: readonly OffsetToCommit[]): Promise<void> {
     if (this.groupId === null) throw new SluiceClientError('invalid-argument', 'commit() needs a groupId');
     const entries = offsets ?? [...this.streams.values()].map((stream) => ({ topic: stream.topic, partition: stream.partition, offset: stream.consumed }));
-    await this.commitWith(await this.connected(), this.groupId, entries);
+    await this.commitWith(this.groupId, entries);
   }
 
-  private async commitWith(connection: Connection, groupId: string, entries: readonly OffsetToCommit[]): Promise<void> {
+  // Commits at the group's coordinator; `retries` 0 tries once (close() does not wait for a cluster that went away).
+  private async commitWith(groupId: string, entries: readonly OffsetToCommit[], retries?: number): Promise<void> {
     try {
-      await commitOffsets(connection, groupId, entries);
+      await commitOffsetsRouted(this.cluster, groupId, entries, retries === undefined ? {} : { retries });
     } catch (error) {
       if (isSluiceClientError(error, 'not-served')) this.committedOffsetsServed = false;
       throw error;
@@ -274,19 +282,20 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.closing = true;
     if (this.autoCommitTimer !== null) clearTimeout(this.autoCommitTimer);
     this.autoCommitTimer = null;
-    if (this.autoCommit && this.connection?.isOpen === true) await this.commitChanged(this.connection);
-    this.connection?.close();
-    this.connection = null;
+    // One attempt, and only while connected: a consumer whose brokers are gone closes at once.
+    const connected = [...this.streams.values()].some((stream) => stream.connection?.isOpen === true);
+    if (this.autoCommit && connected) await this.commitChanged(0);
+    this.cluster.close();
     this.notify();
   }
 
   // ---- start positions ----
 
-  private async resolveStarts(connection: Connection, assignments: ReadonlyArray<TopicPartition & { from: StartPosition }>): Promise<number[]> {
+  private async resolveStarts(assignments: ReadonlyArray<TopicPartition & { from: StartPosition }>): Promise<number[]> {
     const starts: Array<number | OffsetSpec | 'committed'> = assignments.map(({ from }) => checkedStart(from));
     const committed = assignments.filter((_, index) => starts[index] === 'committed');
     if (committed.length > 0) {
-      const offsets = await this.committedOffsets(connection, committed);
+      const offsets = await this.committedOffsets(committed);
       assignments.forEach((assignment, index) => {
         if (starts[index] !== 'committed') return;
         const found = offsets.get(partitionKey(assignment.topic, assignment.partition)) ?? null;
@@ -297,9 +306,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       const start = starts[index]!;
       return typeof start === 'number' ? [] : [{ topic: assignment.topic, partition: assignment.partition, spec: start as OffsetSpec }];
     });
-    const listed = await listOffsets(connection, queries);
+    const listed = await listOffsetsRouted(this.cluster, queries);
     const latestNeeded = listed.filter((entry) => entry.offset === null);
-    const latest = await listOffsets(connection, latestNeeded.map(({ topic, partition }) => ({ topic, partition, spec: 'latest' as const })));
+    const latest = await listOffsetsRouted(this.cluster, latestNeeded.map(({ topic, partition }) => ({ topic, partition, spec: 'latest' as const })));
     const byKey = new Map([...listed, ...latest].filter((entry) => entry.offset !== null).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset!]));
     return assignments.map((assignment, index) => {
       const start = starts[index]!;
@@ -308,10 +317,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   // Committed offsets by partition; a broker without OffsetFetch counts as "none committed".
-  private async committedOffsets(connection: Connection, partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
+  private async committedOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
     if (this.groupId === null) throw new SluiceClientError('invalid-argument', "start position 'committed' needs a groupId");
     try {
-      const offsets = await fetchCommittedOffsets(connection, this.groupId, partitions);
+      const offsets = await fetchCommittedOffsetsRouted(this.cluster, this.groupId, partitions);
       return new Map(offsets.filter((entry) => entry.offset !== null).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset!]));
     } catch (error) {
       if (!isSluiceClientError(error, 'not-served')) throw error;
@@ -333,7 +342,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private newStream(topic: string, partition: number, start: number): PartitionStream {
     const stream: PartitionStream = {
       topic, partition, delivered: start, consumed: start, committed: null, fetchOffset: start, highWatermark: start,
-      subscriptionId: null, creditOutstanding: 0, queuedBytes: 0, failures: 0,
+      subscriptionId: null, connection: null, recovering: false, creditOutstanding: 0, queuedBytes: 0, failures: 0,
     };
     this.streams.set(partitionKey(topic, partition), stream);
     return stream;
@@ -343,16 +352,22 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     return Math.min(2 * this.settings.batchBytesMax, connection.limits.creditBytesMax);
   }
 
-  // Subscribes from the stream's fetch offset. OFFSET_OUT_OF_RANGE moves it to the fallback
-  // position once and tries again; other errors throw.
-  private async subscribeStream(connection: Connection, stream: PartitionStream): Promise<void> {
+  // Subscribes at the partition's leader from the stream's fetch offset. OFFSET_OUT_OF_RANGE
+  // moves it to the fallback position once and tries again; other errors throw (routing errors
+  // and lost connections are retried by the caller).
+  private async subscribeAtLeader(stream: PartitionStream): Promise<void> {
+    if (this.closing) throw new SluiceClientError('client-closed', 'the consumer is closed');
+    const connection = await this.cluster.leaderConnection(stream.topic, stream.partition);
+    this.watch(connection);
     for (let attempt = 0; attempt < 2; attempt++) {
       const creditBytes = Math.max(0, this.creditTarget(connection) - stream.queuedBytes);
       const response = await connection.request(ApiKey.Subscribe, { topic: stream.topic, partition: stream.partition, offset: stream.fetchOffset, creditBytes }, {
         onResponse: (answer) => {
           if (answer.headerOnly || answer.errorCode !== 0) return;
-          connection.setPushHandler(answer.subscriptionId, (push) => this.pushed(connection, stream, push));
-          stream.subscriptionId = answer.subscriptionId;
+          const subscriptionId = answer.subscriptionId;
+          connection.setPushHandler(subscriptionId, (push) => this.pushed(connection, subscriptionId, stream, push));
+          stream.subscriptionId = subscriptionId;
+          stream.connection = connection;
           stream.creditOutstanding = creditBytes;
           stream.highWatermark = answer.highWatermark;
         },
@@ -360,24 +375,25 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       if (response.errorCode === 0) return;
       const error = errorFromCode(response.errorCode, `${response.errorMessage ?? ''} (subscribe to ${stream.topic}/${stream.partition} at ${stream.fetchOffset})`);
       if (error.errorName !== 'OFFSET_OUT_OF_RANGE' || attempt > 0) throw error;
-      await this.resetToFallback(connection, stream, error.message);
+      await this.resetToFallback(stream, error.message);
     }
   }
 
-  private async resetToFallback(connection: Connection, stream: PartitionStream, why: string): Promise<void> {
+  private async resetToFallback(stream: PartitionStream, why: string): Promise<void> {
     const spec = this.fallbackSpec(stream, why);
-    const [listed] = await listOffsets(connection, [{ topic: stream.topic, partition: stream.partition, spec }]);
+    const [listed] = await listOffsetsRouted(this.cluster, [{ topic: stream.topic, partition: stream.partition, spec }]);
     const offset = listed!.offset ?? stream.fetchOffset;
     this.logger.warn({ topic: stream.topic, partition: stream.partition, from: stream.fetchOffset, to: offset }, 'position out of range: reset to the fallback position');
     stream.fetchOffset = stream.delivered = stream.consumed = offset;
   }
 
-  private pushed(connection: Connection, stream: PartitionStream, push: SubscribePush): void {
+  private pushed(connection: Connection, subscriptionId: number, stream: PartitionStream, push: SubscribePush): void {
+    // A push of a subscription this stream has left (it moved to another leader) is not wanted.
+    if (stream.connection !== connection || stream.subscriptionId !== subscriptionId) return;
     if (push.errorCode !== 0) {
-      connection.removePushHandler(stream.subscriptionId!);
-      stream.subscriptionId = null;
-      stream.creditOutstanding = 0;
-      void this.subscriptionEnded(connection, stream, errorFromCode(push.errorCode, `push for ${stream.topic}/${stream.partition}`));
+      connection.removePushHandler(subscriptionId);
+      this.unsubscribed(stream);
+      void this.subscriptionEnded(stream, errorFromCode(push.errorCode, `push for ${stream.topic}/${stream.partition}`));
       return;
     }
     stream.creditOutstanding -= push.records.length;
@@ -390,18 +406,71 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.notify();
   }
 
-  // The broker ended a subscription with an error: reset (out of range), resubscribe (retriable,
-  // bounded), or fail the iterator.
-  private async subscriptionEnded(connection: Connection, stream: PartitionStream, error: SluiceError): Promise<void> {
+  private unsubscribed(stream: PartitionStream): void {
+    stream.subscriptionId = null;
+    stream.connection = null;
+    stream.creditOutstanding = 0;
+  }
+
+  // The broker ended a subscription with an error: reset (out of range), subscribe again at the
+  // leader (retriable: a leader change, say; bounded), or fail the iterator.
+  private async subscriptionEnded(stream: PartitionStream, error: SluiceError): Promise<void> {
+    stream.failures += 1;
+    const action = retryActionFor(error);
+    if (stream.failures > this.settings.reconnectAttemptsMax || (action === 'fail' && error.errorName !== 'OFFSET_OUT_OF_RANGE')) {
+      this.fail(error);
+      return;
+    }
+    if (action === 'refresh-metadata') this.cluster.routeFailed(stream.topic, error);
+    if (error.errorName === 'OFFSET_OUT_OF_RANGE') {
+      try {
+        await this.resetToFallback(stream, error.message);
+      } catch (failure) {
+        this.fail(failure as Error);
+        return;
+      }
+    }
+    await this.resubscribe(stream, error, stream.failures);
+  }
+
+  // A lost connection ends every subscription on it: each of its partitions is subscribed again
+  // at its leader, found by a metadata refresh.
+  private watch(connection: Connection): void {
+    if (this.watched.has(connection)) return;
+    this.watched.add(connection);
+    connection.onClose((error) => {
+      const orphans = [...this.streams.values()].filter((stream) => stream.connection === connection);
+      orphans.forEach((stream) => this.unsubscribed(stream));
+      if (this.closing || error.reason === 'client-closed' || orphans.length === 0) return;
+      this.cluster.metadata.markBrokerStale(connection.limits.brokerId);
+      this.logger.warn({ url: connection.url, brokerId: connection.limits.brokerId, reason: error.message }, 'consumer connection lost: reconnecting');
+      for (const stream of orphans) void this.resubscribe(stream, error, 1);
+    });
+  }
+
+  // Bounded: at most reconnectAttemptsMax attempts from `firstAttempt` on, with backoff before
+  // each; then the iterator fails with the last error.
+  private async resubscribe(stream: PartitionStream, cause: Error, firstAttempt: number): Promise<void> {
+    if (stream.recovering) return;
+    stream.recovering = true;
+    let lastError: Error = cause;
     try {
-      stream.failures += 1;
-      if (stream.failures > this.settings.reconnectAttemptsMax || (!error.retriable && error.errorName !== 'OFFSET_OUT_OF_RANGE')) throw error;
-      if (error.errorName === 'OFFSET_OUT_OF_RANGE') await this.resetToFallback(connection, stream, error.message);
-      else await sleep(this.backoff(stream.failures));
-      if (connection.isOpen && !this.closing) await this.subscribeStream(connection, stream);
-    } catch (failure) {
-      if (isSluiceClientError(failure) && failure.retriable) return; // the connection went: reconnect() resubscribes
-      this.fail(failure as Error);
+      for (let attempt = firstAttempt; attempt <= this.settings.reconnectAttemptsMax; attempt++) {
+        await sleep(this.cluster.backoffMs(attempt));
+        if (this.closing || !this.isAssigned(stream)) return;
+        try {
+          await this.subscribeAtLeader(stream);
+          return;
+        } catch (error) {
+          lastError = error as Error;
+          const action = retryActionFor(error);
+          if (action === 'fail') break;
+          if (action === 'refresh-metadata') this.cluster.routeFailed(stream.topic, lastError);
+        }
+      }
+      this.fail(lastError);
+    } finally {
+      stream.recovering = false;
     }
   }
 
@@ -409,7 +478,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     if (this.queue.peek() === item) this.queue.shift();
     const stream = item.stream;
     stream.queuedBytes -= item.records.length;
-    const connection = this.connection;
+    const connection = stream.connection;
     if (connection === null || !connection.isOpen || stream.subscriptionId === null) return;
     const target = this.creditTarget(connection);
     const deficit = target - stream.creditOutstanding - stream.queuedBytes;
@@ -419,7 +488,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     connection.request(ApiKey.Credit, { subscriptionId, creditBytes: deficit }).then((response) => {
       // INVALID_REQUEST: the subscription just ended; its error push says why.
       if (response.errorCode !== 0) this.logger.debug({ subscriptionId, errorCode: response.errorCode }, 'credit refused');
-    }, () => { /* the connection closed: reconnect() starts afresh */ });
+    }, () => { /* the connection closed: its partitions are subscribed again */ });
   }
 
   private isAssigned(stream: PartitionStream): boolean {
@@ -451,55 +520,6 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.notify();
   }
 
-  // ---- connection ----
-
-  private connected(): Promise<Connection> {
-    if (this.closing) return Promise.reject(new SluiceClientError('client-closed', 'the consumer is closed'));
-    if (this.connection !== null && this.connection.isOpen) return Promise.resolve(this.connection);
-    this.connecting ??= Connection.connect({ ...this.options, logger: this.logger }).then((connection) => {
-      this.connection = connection;
-      connection.onClose((error) => this.connectionLost(connection, error));
-      return connection;
-    }).finally(() => {
-      this.connecting = null;
-    });
-    return this.connecting;
-  }
-
-  private connectionLost(connection: Connection, error: SluiceClientError): void {
-    if (this.connection === connection) this.connection = null;
-    for (const stream of this.streams.values()) {
-      stream.subscriptionId = null;
-      stream.creditOutstanding = 0;
-    }
-    if (this.closing || error.reason === 'client-closed') return;
-    this.logger.warn({ reason: error.message }, 'consumer connection lost: reconnecting');
-    void this.reconnect(error);
-  }
-
-  // Bounded: at most reconnectAttemptsMax attempts, with backoff between them.
-  private async reconnect(cause: Error): Promise<void> {
-    if (this.reconnecting) return;
-    this.reconnecting = true;
-    let lastError: Error = cause;
-    try {
-      for (let attempt = 1; attempt <= this.settings.reconnectAttemptsMax && !this.closing; attempt++) {
-        await sleep(this.backoff(attempt));
-        try {
-          const connection = await this.connected();
-          await Promise.all([...this.streams.values()].map((stream) => this.subscribeStream(connection, stream)));
-          return;
-        } catch (error) {
-          lastError = error as Error;
-          if (!isRetriable(error)) break;
-        }
-      }
-      this.fail(lastError);
-    } finally {
-      this.reconnecting = false;
-    }
-  }
-
   // ---- auto-commit ----
 
   private armAutoCommit(): void {
@@ -511,12 +531,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   // Commits the partitions whose consumed position moved since their last commit.
-  private async commitChanged(connection?: Connection): Promise<void> {
+  private async commitChanged(retries?: number): Promise<void> {
     const changed = [...this.streams.values()].filter((stream) => stream.consumed !== stream.committed);
     if (changed.length === 0 || this.groupId === null) return;
     try {
-      await this.commitWith(connection ?? await this.connected(), this.groupId,
-        changed.map((stream) => ({ topic: stream.topic, partition: stream.partition, offset: stream.consumed })));
+      await this.commitWith(this.groupId, changed.map((stream) => ({ topic: stream.topic, partition: stream.partition, offset: stream.consumed })), retries);
     } catch (error) {
       if (isSluiceClientError(error, 'not-served')) {
         this.autoCommit = false;
@@ -525,10 +544,6 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       }
       this.logger.warn({ groupId: this.groupId, err: error }, 'auto-commit failed; will try again');
     }
-  }
-
-  private backoff(attempt: number): number {
-    return backoffMs(attempt, this.settings.retryBackoffMs, this.settings.retryBackoffMsMax, this.random);
   }
 }
 

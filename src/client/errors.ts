@@ -57,8 +57,22 @@ export function isRetriable(error: unknown): boolean {
  */
 export function errorFromCode(code: number, detail: string | null = null): SluiceError {
   const name = errorNameOf(code);
-  if (name === null) return new SluiceError('UNKNOWN_SERVER_ERROR', `error code ${code}${detail === null ? '' : `: ${detail}`}`);
+  if (name === null) return new UnknownCodeError(code, detail);
   return new SluiceError(name, detail ?? undefined);
+}
+
+/**
+ * A wire error code this build's table does not name: UNKNOWN_SERVER_ERROR to callers, with the
+ * number kept in `wireCode` so that retry rules can still recognise a code by number
+ * (src/client/retry-policy.ts).
+ */
+export class UnknownCodeError extends SluiceError {
+  readonly wireCode: number;
+
+  constructor(wireCode: number, detail: string | null) {
+    super('UNKNOWN_SERVER_ERROR', `error code ${wireCode}${detail === null ? '' : `: ${detail}`}`);
+    this.wireCode = wireCode;
+  }
 }
 
 /** INVALID_REQUEST's wire code: a header-only answer with it to a well-formed request means "not served". */

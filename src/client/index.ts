@@ -8,7 +8,8 @@
  * src/client/crc32c-browser.ts; test/integration/client-browser-bundle.test.ts shows how.
  */
 export { Admin, type BrokerDescription, type NewTopicSpec, type PartitionDescription, type TopicDescription, type TopicOutcome } from './admin.js';
-export { CONNECTION_SETTINGS, CONSUMER_SETTINGS, PRODUCER_SETTINGS, type NumericSetting } from './client-config.js';
+export { CLUSTER_SETTINGS, CONNECTION_SETTINGS, CONSUMER_SETTINGS, PRODUCER_SETTINGS, type NumericSetting } from './client-config.js';
+export type { ClientOptions } from './cluster.js';
 export { Connection, expectOk, isNotServed, type BrokerLimits, type ConnectionOptions, type RequestOptions } from './connection.js';
 export {
   Consumer, type ConsumerOptions, type ConsumerRecord, type FallbackPosition, type PartitionAssignment, type PartitionProgress,

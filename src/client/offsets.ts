@@ -1,11 +1,17 @@
 import { ApiKey, ListOffsetsSpec } from '../protocol/index.js';
+import { groupByLeader } from './cluster-metadata.js';
+import type { Cluster, RetryOptions } from './cluster.js';
 import { expectOk, isNotServed, type Connection } from './connection.js';
+import { OFFSETS_TOPIC } from './group-partition.js';
 import { SluiceClientError, errorFromCode } from './errors.js';
 import { checkWireString } from './record-input.js';
 
 /**
  * Offset look-ups shared by Admin and Consumer: ListOffsets (earliest, latest, by timestamp) and
- * OffsetFetch / OffsetCommit (a group's committed offsets).
+ * OffsetFetch / OffsetCommit (a group's committed offsets). The plain functions speak to one
+ * connection; the `...Routed` ones go through the cluster: ListOffsets to each partition's
+ * leader, OffsetFetch / OffsetCommit to the group's coordinator, retried after a leader or
+ * coordinator moved or a connection was lost.
  */
 
 export interface TopicPartition {
@@ -112,4 +118,34 @@ export async function commitOffsets(connection: Connection, group: string, offse
 /** Checks a group id before it reaches the wire (the codec asserts string lengths). */
 export function checkGroupId(group: unknown): asserts group is string {
   checkWireString(group, 'groupId');
+}
+
+/** ListOffsets with each partition asked of its leader (one request per leader), retried after routing errors. */
+export async function listOffsetsRouted(cluster: Cluster, queries: readonly OffsetQuery[]): Promise<ListedOffset[]> {
+  if (queries.length === 0) return [];
+  const topics = [...new Set(queries.map((query) => query.topic))];
+  return cluster.retrying(topics, async () => {
+    await cluster.ensureTopics(topics);
+    const { byLeader } = groupByLeader(queries, (query) => cluster.leaderFor(query.topic, query.partition));
+    const found = new Map<OffsetQuery, ListedOffset>();
+    await Promise.all([...byLeader].map(async ([leaderId, group]) => {
+      const listed = await listOffsets(await cluster.pool.connectionTo(leaderId), group);
+      group.forEach((query, index) => found.set(query, listed[index]!));
+    }));
+    return queries.map((query) => found.get(query)!);
+  });
+}
+
+/** A group's committed offsets, asked of its coordinator (retried after NOT_COORDINATOR or a lost connection). */
+export function fetchCommittedOffsetsRouted(cluster: Cluster, group: string, partitions: readonly TopicPartition[]): Promise<CommittedOffset[]> {
+  return cluster.retrying([OFFSETS_TOPIC], async () => fetchCommittedOffsets(await cluster.coordinatorConnection(group), group, partitions));
+}
+
+/**
+ * Commits offsets at the group's coordinator, retried after NOT_COORDINATOR or a lost
+ * connection (a commit is idempotent: the same offsets again leave the same state).
+ */
+export function commitOffsetsRouted(cluster: Cluster, group: string, offsets: readonly OffsetToCommit[], options: RetryOptions = {}): Promise<void> {
+  if (offsets.length === 0) return Promise.resolve();
+  return cluster.retrying([OFFSETS_TOPIC], async () => commitOffsets(await cluster.coordinatorConnection(group), group, offsets), options);
 }

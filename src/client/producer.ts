@@ -1,16 +1,19 @@
 import { SluiceError } from '../errors/sluice-error.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse, type OrHeaderOnly } from '../protocol/index.js';
 import { encodeRecordBatch, type Record } from '../record/index.js';
-import { backoffMs, sleep } from './backoff.js';
-import { CONNECTION_SETTINGS, PRODUCER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
-import { Connection, expectOk, isNotServed, type ConnectionOptions } from './connection.js';
+import { sleep } from './backoff.js';
+import { PRODUCER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
+import { groupByLeader } from './cluster-metadata.js';
+import { Cluster, type ClientOptions } from './cluster.js';
+import { expectOk, isNotServed, type Connection } from './connection.js';
 import { SluiceClientError, errorFromCode, isRetriable } from './errors.js';
 import { silentLogger, type ClientLogger } from './logger.js';
 import { Fifo } from './fifo.js';
 import { DefaultPartitioner } from './partitioner.js';
-import { planRequests, produceTopicsOf, type PartitionQueue, type PlannedPartition, type ProducerBatch } from './produce-plan.js';
+import { isSendable, planRequests, produceTopicsOf, type PartitionQueue, type PlannedPartition, type ProducerBatch } from './produce-plan.js';
 import { RecordAccumulator, partitionKey, recordSizeBytesMax, type PendingRecord, type SealedBatch } from './record-accumulator.js';
 import { bytesOf, checkWireString, headersOf, type BytesInput, type HeadersInput } from './record-input.js';
+import { retryActionFor } from './retry-policy.js';
 
 /**
  * The producer: send() takes a record and resolves with its partition and offset once the
@@ -19,15 +22,26 @@ import { bytesOf, checkWireString, headersOf, type BytesInput, type HeadersInput
  * Path of a record: send() → admission queue (FIFO: waits for the topic's partition count and
  * for room in `bufferBytesMax`, which is the backpressure) → partitioner → accumulator (one open
  * batch per partition; sealed by `batchBytes`, `lingerMs` or flush) → partition queue → Produce
- * request (one outstanding per partition, several partitions per request) → response → each
- * record's promise. Retriable errors and lost connections put batches back at the head of their
- * partition with exponential backoff, at most `retries` times; then their records fail with the
- * last typed error.
+ * request to the partition's leader (one outstanding per partition, several partitions of one
+ * leader per request) → response → each record's promise. Retriable errors and lost connections
+ * put batches back at the head of their partition with exponential backoff, at most `retries`
+ * times; then their records fail with the last typed error.
+ *
+ * Cluster: the partition count and leaders come from Metadata (any broker; src/client/cluster.ts).
+ * A batch whose partition has no usable leader waits for a metadata refresh (single-flight); a
+ * leader error (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, the leader-epoch errors) or a lost
+ * connection marks the topic's routes stale, so the retry, after its backoff, goes wherever the
+ * refreshed metadata says the leader now is. A refresh or connect that fails counts as a failed
+ * attempt of the batches waiting for it, so a cluster that stays away fails sends in bounded time.
  *
  * Idempotence (default on, needs acks 1 or all): the producer asks InitProducerId for an id and
  * stamps producerId, epoch and a per-partition baseSequence into each batch when it is first
  * sent; a retry resends the same bytes, so the broker answers a duplicate with its original
- * offset instead of writing it twice. If the broker does not serve InitProducerId (a header-only
+ * offset instead of writing it twice. Across a failover the retry goes to the new leader with the
+ * same producer id, epoch and sequence (the new leader has the producer's state from the
+ * replicated log), so a batch the old leader had replicated is answered as a duplicate and one it
+ * had not is written once. A batch is restamped only after OUT_OF_ORDER_SEQUENCE_NUMBER or
+ * UNKNOWN_PRODUCER_ID, which the leader answers without writing it. If the broker does not serve InitProducerId (a header-only
  * INVALID_REQUEST), the producer runs without it, says so in `idempotenceActive` and
  * `idempotenceFallbackReason`, and logs a warning. When a stamped batch fails for good, or the
  * broker reports a sequence gap or an unknown producer (nothing was written), the producer takes
@@ -60,7 +74,7 @@ export interface RecordMetadata {
   readonly offset: number | null;
 }
 
-export interface ProducerOptions extends ConnectionOptions {
+export interface ProducerOptions extends ClientOptions {
   /** 1: the leader has it durably; 'all' / -1: every in-sync replica has (the default); 0: fire and forget. */
   readonly acks?: Acks;
   /** Default true; needs acks 1 or all. */
@@ -70,13 +84,7 @@ export interface ProducerOptions extends ConnectionOptions {
   readonly bufferBytesMax?: number;
   readonly bufferWaitMsMax?: number;
   readonly sendQueueLengthMax?: number;
-  readonly retries?: number;
-  readonly retryBackoffMs?: number;
-  readonly retryBackoffMsMax?: number;
   readonly produceTimeoutMs?: number;
-  /** Injected for tests: the clock (ms) and randomness (sticky partitions, jitter). */
-  readonly nowMs?: () => number;
-  readonly random?: () => number;
 }
 
 /**
@@ -129,13 +137,17 @@ export class Producer {
   private readonly partitioner: DefaultPartitioner;
   private readonly accumulator: RecordAccumulator<SendTicket>;
   private readonly queues = new Map<string, PartitionQueue<SendTicket>>();
-  private readonly partitionCounts = new Map<string, number>();
+  private readonly cluster: Cluster;
   private readonly metadataLoads = new Set<string>();
   private readonly admission = new Fifo<AdmissionEntry>();
   private readonly sequences = new Map<string, number>();
   private readonly flushWaiters: Array<{ readonly lastNumber: number; remaining: number; readonly resolve: () => void }> = [];
-  private connection: Connection | null = null;
-  private connecting: Promise<Connection> | null = null;
+  /** Brokers a connection is being opened to (their batches wait). */
+  private readonly connectingTo = new Set<number>();
+  /** Connections whose loss is being watched (marks their partitions' routes stale). */
+  private readonly watched = new WeakSet<Connection>();
+  /** A metadata refresh for leaderless partitions is under way. */
+  private refreshingRoutes = false;
   private identity: ProducerIdentity | null = null;
   private identityLoad: Promise<void> | null = null;
   private identityStale = false;
@@ -149,7 +161,7 @@ export class Producer {
   /** Sends numbered up to this were made before a flush(): their batches do not linger. */
   private flushThrough = 0;
   private drainQueued = false;
-  /** A drain is waiting for a connection or a producer id; others need not wait too. */
+  /** A drain is waiting for a producer id; others need not wait too. */
   private drainBlocked = false;
   private lingerTimer: ReturnType<typeof setTimeout> | null = null;
   private lingerTimerAtMs = Number.POSITIVE_INFINITY;
@@ -159,8 +171,8 @@ export class Producer {
   private admissionTimerFor: AdmissionEntry | null = null;
   private closing = false;
 
-  constructor(private readonly options: ProducerOptions) {
-    resolveSettings(CONNECTION_SETTINGS, options, 'producer');
+  constructor(options: ProducerOptions) {
+    this.cluster = new Cluster(options, 'producer');
     this.settings = resolveSettings(PRODUCER_SETTINGS, options, 'producer');
     this.acks = acksOf(options.acks ?? 'all');
     this.logger = options.logger ?? silentLogger;
@@ -195,7 +207,8 @@ export class Producer {
 
   /** Connects and settles idempotence now, instead of at the first send. */
   async connect(): Promise<void> {
-    await this.ensureIdentity(await this.connected());
+    await this.cluster.anyConnection();
+    await this.ensureIdentity();
   }
 
   /** Sends one record; resolves with its partition and offset once acknowledged (see acks). */
@@ -231,7 +244,7 @@ export class Producer {
    * closes the connection. Later sends fail at once.
    */
   async close(timeoutMs = 30_000): Promise<void> {
-    if (this.closing && this.connection === null && this.connecting === null) return;
+    if (this.closing && this.cluster.closed) return;
     this.closing = true;
     let timer: ReturnType<typeof setTimeout> | null = null;
     const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
@@ -241,10 +254,8 @@ export class Producer {
     for (const handle of [this.lingerTimer, this.wakeTimer, this.admissionTimer]) if (handle !== null) clearTimeout(handle);
     this.lingerTimer = this.wakeTimer = this.admissionTimer = null;
     this.lingerTimerAtMs = this.wakeTimerAtMs = Number.POSITIVE_INFINITY;
-    this.connection?.close();
-    this.connection = null;
-    // A connection still being opened is closed as soon as it is.
-    void this.connecting?.then((connection) => connection.close(), () => {});
+    // Connections still being opened are closed as soon as they are.
+    this.cluster.close();
   }
 
   // ---- admission: metadata, backpressure, partitioning ----
@@ -275,8 +286,8 @@ export class Producer {
         this.admission.shift();
         continue;
       }
-      const partitionCount = this.partitionCounts.get(head.topic);
-      if (partitionCount === undefined) {
+      const partitionCount = this.cluster.metadata.partitionCountOf(head.topic);
+      if (partitionCount === null) {
         this.loadPartitionCount(head.topic);
         break;
       }
@@ -326,9 +337,7 @@ export class Producer {
   private loadPartitionCount(topic: string): void {
     if (this.metadataLoads.has(topic)) return;
     this.metadataLoads.add(topic);
-    void this.fetchPartitionCount(topic).then((count) => {
-      this.partitionCounts.set(topic, count);
-    }, (error: unknown) => {
+    void this.fetchPartitionCount(topic).then(() => {}, (error: unknown) => {
       for (const entry of this.admission) if (entry.topic === topic) this.settle(entry.pending.ticket, asError(error));
     }).finally(() => {
       this.metadataLoads.delete(topic);
@@ -336,18 +345,19 @@ export class Producer {
     });
   }
 
-  // Bounded: at most `retries` + 1 Metadata requests, with backoff between them.
+  // Bounded: at most `retries` + 1 Metadata requests, with backoff between them. An unknown
+  // topic is retried too (it may be being created, or not yet known to the broker asked).
   private async fetchPartitionCount(topic: string): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const connection = await this.connected();
-        const response = expectOk(await connection.request(ApiKey.Metadata, { allTopics: false, topics: [topic] }));
-        const metadata = response.topics.find((entry) => entry.name === topic);
-        if (metadata === undefined) throw new SluiceClientError('protocol-violation', `Metadata response does not list ${topic}`);
-        if (metadata.errorCode !== 0) throw errorFromCode(metadata.errorCode, `topic ${topic}`);
-        return metadata.partitions.length;
+        await this.cluster.refresh([topic]);
+        const count = this.cluster.metadata.partitionCountOf(topic);
+        if (count !== null) return count;
+        const errorCode = this.cluster.metadata.topicErrorOf(topic);
+        if (errorCode === null) throw new SluiceClientError('protocol-violation', `Metadata response does not list ${topic}`);
+        throw errorFromCode(errorCode, `topic ${topic}`);
       } catch (error) {
-        if (this.closing || !isRetriable(error) || attempt >= this.settings.retries) throw error;
+        if (this.closing || !isRetriable(error) || attempt >= this.cluster.settings.retries) throw error;
         await sleep(this.backoff(attempt + 1));
       }
     }
@@ -357,7 +367,7 @@ export class Producer {
 
   private sealed(batches: readonly SealedBatch<SendTicket>[]): void {
     for (const sealed of batches) {
-      const partitionCount = this.partitionCounts.get(sealed.topic) ?? 1;
+      const partitionCount = this.cluster.metadata.partitionCountOf(sealed.topic) ?? 1;
       this.partitioner.onBatchSealed(sealed.topic, sealed.partition, partitionCount);
       this.queueOf(sealed.topic, sealed.partition).ready.push({
         topic: sealed.topic, partition: sealed.partition, records: sealed.records, sizeBytes: sealed.sizeBytes,
@@ -401,19 +411,33 @@ export class Producer {
     });
   }
 
+  // Sends what may go now: each partition's batches to its leader, over that broker's connection.
+  // Partitions without a usable leader wait for a metadata refresh; those whose leader has no
+  // open connection wait for it to open.
   private drain(): void {
     if (this.drainBlocked || !this.hasSendable()) return;
-    const connection = this.connection;
-    if (connection === null || !connection.isOpen) return this.drainAfter(this.connected());
-    if (!this.idempotenceDecided || this.identityStale) return this.drainAfter(this.ensureIdentity(connection));
+    if (!this.idempotenceDecided || this.identityStale) return this.drainAfter(this.ensureIdentity());
     const now = this.nowMs();
-    const requestBytesMax = connection.limits.maxFrameBytes;
-    for (const planned of planRequests(this.queues.values(), now, requestBytesMax)) this.sendRequest(connection, planned);
+    const sendable = [...this.queues.values()].filter((queue) => isSendable(queue, now));
+    const metadata = this.cluster.metadata;
+    const { byLeader, leaderless } = groupByLeader(sendable, (queue) => metadata.leaderOf(queue.topic, queue.partition));
+    if (leaderless.length > 0) this.refreshRoutes(leaderless);
+    for (const [brokerId, queues] of byLeader) {
+      const connection = this.cluster.pool.openConnectionTo(brokerId);
+      if (connection === null) {
+        this.connectTo(brokerId, queues);
+        continue;
+      }
+      this.watch(connection);
+      for (const planned of planRequests(queues, now, connection.limits.maxFrameBytes)) this.sendRequest(connection, planned);
+    }
+    const aged = metadata.topicsDueForRefresh(new Set(sendable.map((queue) => queue.topic)), now, this.cluster.settings.metadataMaxAgeMs);
+    if (aged.length > 0) void this.cluster.ensureTopics(aged).catch(() => { /* the next error refreshes again */ });
     this.armWakeTimer();
   }
 
-  // One drain waits for the connection (or producer id); when it fails, the waiting batches
-  // count one failed attempt each.
+  // One drain waits for the producer id; when that fails, the waiting batches count one failed
+  // attempt each.
   private drainAfter(ready: Promise<unknown>): void {
     this.drainBlocked = true;
     ready.then(() => {
@@ -421,7 +445,50 @@ export class Producer {
       this.scheduleDrain();
     }, (error: unknown) => {
       this.drainBlocked = false;
-      this.sendFailedBeforeRequest(asError(error));
+      this.sendFailedBeforeRequest(this.queues.values(), asError(error));
+    });
+  }
+
+  // Single-flight: one refresh for every leaderless partition. Those still without a leader after
+  // it (or all of them, when it fails) count one failed attempt, and retry after their backoff.
+  private refreshRoutes(queues: readonly PartitionQueue<SendTicket>[]): void {
+    if (this.refreshingRoutes) return;
+    this.refreshingRoutes = true;
+    const metadata = this.cluster.metadata;
+    this.cluster.refresh([...new Set(queues.map((queue) => queue.topic))]).then(() => {
+      for (const queue of queues) {
+        if (metadata.leaderOf(queue.topic, queue.partition) !== null) continue;
+        const topicError = metadata.topicErrorOf(queue.topic) ?? 0;
+        const error = topicError !== 0 ? errorFromCode(topicError, `topic ${queue.topic}`) : new SluiceError('LEADER_NOT_AVAILABLE', `${queue.topic}/${queue.partition}`);
+        this.sendFailedBeforeRequest([queue], error);
+      }
+    }, (error: unknown) => this.sendFailedBeforeRequest(queues, asError(error))).finally(() => {
+      this.refreshingRoutes = false;
+      this.scheduleDrain();
+    });
+  }
+
+  // Opens the connection to a leader (single-flight per broker); when that fails, the partitions
+  // waiting for it count one failed attempt and their routes are refreshed before the retry.
+  private connectTo(brokerId: number, queues: readonly PartitionQueue<SendTicket>[]): void {
+    if (this.connectingTo.has(brokerId)) return;
+    this.connectingTo.add(brokerId);
+    this.cluster.pool.connectionTo(brokerId).then(() => {}, (error: unknown) => {
+      this.cluster.metadata.markBrokerStale(brokerId);
+      this.sendFailedBeforeRequest(queues, asError(error));
+    }).finally(() => {
+      this.connectingTo.delete(brokerId);
+      this.scheduleDrain();
+    });
+  }
+
+  // A lost connection makes the routes to its broker stale: the retries go where a refresh says.
+  private watch(connection: Connection): void {
+    if (this.watched.has(connection)) return;
+    this.watched.add(connection);
+    connection.onClose((error) => {
+      this.cluster.metadata.markBrokerStale(connection.limits.brokerId);
+      this.logger.info({ url: connection.url, brokerId: connection.limits.brokerId, reason: error.message }, 'producer connection closed');
     });
   }
 
@@ -501,14 +568,15 @@ export class Producer {
 
   private partitionFailed(entry: PlannedPartition<SendTicket>, error: Error): void {
     entry.queue.inFlight = false;
-    if (isSluiceError(error) && error.errorName === 'UNKNOWN_TOPIC_OR_PARTITION') this.partitionCounts.delete(entry.queue.topic);
+    const action = retryActionFor(error);
+    if (action === 'refresh-metadata') this.cluster.routeFailed(entry.queue.topic, error);
     const restamp = isSluiceError(error) && RESTAMP_ERRORS.has(error.errorName);
-    const retriable = this.acks !== 0 && (isRetriable(error) || restamp);
+    const retriable = this.acks !== 0 && (action !== 'fail' || restamp);
     const now = this.nowMs();
     const retry: Batch[] = [];
     for (const batch of entry.batches) {
       batch.attempts += 1;
-      if (retriable && batch.attempts <= this.settings.retries) {
+      if (retriable && batch.attempts <= this.cluster.settings.retries) {
         if (restamp) this.unstamp(batch);
         batch.notBeforeMs = now + this.backoff(batch.attempts);
         retry.push(batch);
@@ -535,26 +603,27 @@ export class Producer {
     batch.sequence = null;
   }
 
-  // No request could be made (no connection, no producer id): every batch waiting to be sent
-  // counts one failed attempt, so a broker that stays away fails the sends in bounded time.
-  private sendFailedBeforeRequest(error: Error): void {
+  // No request could be made for `queues` (no connection, no leader, no producer id): each batch
+  // waiting to be sent counts one failed attempt, so a cluster that stays away fails the sends in
+  // bounded time.
+  private sendFailedBeforeRequest(queues: Iterable<PartitionQueue<SendTicket>>, error: Error): void {
     const now = this.nowMs();
-    for (const queue of this.queues.values()) {
+    for (const queue of queues) {
       if (queue.inFlight || queue.ready.length === 0) continue;
       const head = queue.ready[0]!;
       if (head.notBeforeMs > now) continue;
-      const retriable = isRetriable(error);
+      const retriable = retryActionFor(error) !== 'fail';
       for (const batch of queue.ready) {
         batch.attempts += 1;
         batch.notBeforeMs = now + this.backoff(batch.attempts);
       }
-      const failed = queue.ready.filter((batch) => !retriable || batch.attempts > this.settings.retries);
+      const failed = queue.ready.filter((batch) => !retriable || batch.attempts > this.cluster.settings.retries);
       for (const batch of failed) {
         queue.ready.splice(queue.ready.indexOf(batch), 1);
         this.failBatch(batch, error);
       }
     }
-    this.logger.warn({ err: error }, 'cannot send to the broker');
+    this.logger.warn({ err: error }, 'cannot send to the partition leader');
     this.armWakeTimer();
   }
 
@@ -577,35 +646,19 @@ export class Producer {
     }, earliest - now);
   }
 
-  // ---- connection and producer id ----
+  // ---- producer id ----
 
-  private connected(): Promise<Connection> {
-    if (this.closing && this.unsettledCount === 0) return Promise.reject(new SluiceClientError('client-closed', 'the producer is closed'));
-    if (this.connection !== null && this.connection.isOpen) return Promise.resolve(this.connection);
-    if (this.connecting === null) {
-      this.connecting = Connection.connect({ ...this.options, logger: this.logger }).then((connection) => {
-        this.connection = connection;
-        connection.onClose((error) => {
-          if (this.connection === connection) this.connection = null;
-          this.logger.info({ url: connection.url, reason: error.message }, 'producer connection closed');
-        });
-        return connection;
-      }).finally(() => {
-        this.connecting = null;
-      });
-    }
-    return this.connecting;
-  }
-
-  private ensureIdentity(connection: Connection): Promise<void> {
+  private ensureIdentity(): Promise<void> {
     if (this.idempotenceDecided && !this.identityStale) return Promise.resolve();
-    this.identityLoad ??= this.initProducerId(connection).finally(() => {
+    this.identityLoad ??= this.initProducerId().finally(() => {
       this.identityLoad = null;
     });
     return this.identityLoad;
   }
 
-  private async initProducerId(connection: Connection): Promise<void> {
+  // Any broker grants producer ids (they are unique cluster-wide).
+  private async initProducerId(): Promise<void> {
+    const connection = await this.cluster.anyConnection();
     const response = await connection.request(ApiKey.InitProducerId, {});
     if (isNotServed(response)) {
       this.idempotenceDecided = true;
@@ -656,7 +709,7 @@ export class Producer {
   }
 
   private backoff(attempt: number): number {
-    return backoffMs(attempt, this.settings.retryBackoffMs, this.settings.retryBackoffMsMax, this.random);
+    return this.cluster.backoffMs(attempt);
   }
 }
 

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer, SluiceClientError, type ConsumerRecord } from '../../src/client/index.js';
 import { nodeWebSocket } from '../../src/client/node.js';
@@ -35,6 +36,15 @@ async function tempDir(prefix: string): Promise<string> {
   const { dir, cleanup } = await makeTempDir(prefix);
   cleanups.push(cleanup);
   return dir;
+}
+
+/** A port nothing listens on (bound, then released). */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** Waits for every promise to settle, but fails the test (not hangs) past the deadline. */
@@ -146,5 +156,62 @@ describe('the client when the broker goes away', () => {
       return record.offset !== expected;
     });
     expect(gaps).toEqual([]);
+  }, 90_000);
+
+  it('given two bootstrap URLs of which the first is dead, an idempotent producer finds the broker, rides out its SIGKILL and restart by refreshing metadata through the bootstrap list, and every record is present exactly once', async () => {
+    const dir = await tempDir('sluice-client-bootstrap-');
+    const first = await startBroker(dir);
+    const brokers = [`ws://127.0.0.1:${await deadPort()}`, `ws://127.0.0.1:${first.port}`];
+    const admin = new Admin({ brokers, webSocketFactory: nodeWebSocket });
+    await admin.createTopic('bootstrapped', 2);
+    admin.close();
+
+    const logged: string[] = [];
+    const note = (_fields: object, message: string): void => { logged.push(message); };
+    const logger = { debug: note, info: note, warn: note, error: note };
+    const producer = new Producer({
+      brokers, webSocketFactory: nodeWebSocket, logger, acks: 'all', lingerMs: 2, batchBytes: 8 * 1024,
+      retries: 200, retryBackoffMs: 50, retryBackoffMsMax: 250, connectTimeoutMs: 1_000, requestTimeoutMs: 5_000,
+    });
+    const RECORDS = 6_000;
+    const sends: Array<Promise<unknown>> = [];
+    let acknowledged = 0;
+    for (let index = 0; index < RECORDS; index++) {
+      sends.push(producer.send({ topic: 'bootstrapped', value: `b-${index}` }).then(() => { acknowledged += 1; }));
+      if (index % 200 === 199) await sleep(3);
+      if (index === RECORDS / 2) {
+        for (let wait = 0; wait < 200 && acknowledged === 0; wait++) await sleep(10);
+        await first.broker.stop('SIGKILL');
+        await sleep(300);
+        await startBroker(dir, first.port);
+      }
+    }
+    const outcomes = await settledWithin(sends, SETTLE_DEADLINE_MS);
+    expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
+    expect(producer.idempotenceActive).toBe(true);
+    await producer.close();
+    expect(logged).toContain('producer connection closed');
+    expect(logged).toContain('broker not reachable; trying the next');
+    // Metadata was fetched again after the restart (the first fetch found the partitions).
+    expect(logged.filter((message) => message === 'metadata refreshed').length).toBeGreaterThan(1);
+
+    const consumer = new Consumer({ brokers, webSocketFactory: nodeWebSocket, from: 'earliest' });
+    await consumer.subscribe(['bootstrapped']);
+    const counts = new Map<string, number>();
+    let consumed = 0;
+    for await (const record of consumer.records({ signal: AbortSignal.timeout(SETTLE_DEADLINE_MS) })) {
+      counts.set(text(record.value), (counts.get(text(record.value)) ?? 0) + 1);
+      if (++consumed >= RECORDS) break;
+    }
+    await consumer.close();
+    expect(consumed).toBe(RECORDS);
+    const wrong = Array.from({ length: RECORDS }, (_, index) => `b-${index}`).filter((id) => counts.get(id) !== 1);
+    expect(wrong.slice(0, 10)).toEqual([]);
+    const checker = new Admin({ brokers, webSocketFactory: nodeWebSocket });
+    const [latest0, latest1] = await checker.listOffsets([
+      { topic: 'bootstrapped', partition: 0, spec: 'latest' }, { topic: 'bootstrapped', partition: 1, spec: 'latest' },
+    ]);
+    checker.close();
+    expect(latest0!.offset! + latest1!.offset!).toBe(RECORDS); // nothing written twice, even unread
   }, 90_000);
 });

@@ -1,8 +1,8 @@
 import type { CloseEventLike, ErrorEventLike, MessageEventLike, WebSocketFactory, WebSocketLike } from '../../../src/client/transport.js';
 import { ERROR_CODES, type ErrorName } from '../../../src/errors/index.js';
 import {
-  API_VERSION, ApiKey, FrameKind, REQUEST_DECODERS, RESPONSE_ENCODERS, decodeFrame, encodeFrame,
-  type RequestByApiKey, type ResponseByApiKey,
+  API_VERSION, ApiKey, FrameKind, REQUEST_DECODERS, RESPONSE_ENCODERS, decodeFrame, encodeFrame, encodeSubscribePush,
+  type RequestByApiKey, type ResponseByApiKey, type SubscribePush,
 } from '../../../src/protocol/index.js';
 import { decodeBatchHeader, type RecordBatchHeader } from '../../../src/record/index.js';
 
@@ -72,8 +72,12 @@ export class FakeBroker {
   readonly topics = new Map<string, number>();
   private readonly logEndOffsets = new Map<string, number>();
   private nextProducerId = 1000;
+
+  /** `brokerId` is what the handshake reports (a FakeCluster gives each broker its own). */
+  constructor(readonly brokerId = 0) {}
+
   readonly handlers: Handlers = {
-    [ApiKey.Handshake]: () => ({ ...OK, protocolVersion: 1, brokerId: 0, maxFrameBytes: 8 << 20, maxInFlightRequestsPerConnection: 16, creditBytesMax: 16 << 20 }),
+    [ApiKey.Handshake]: () => ({ ...OK, protocolVersion: 1, brokerId: this.brokerId, maxFrameBytes: 8 << 20, maxInFlightRequestsPerConnection: 16, creditBytesMax: 16 << 20 }),
     [ApiKey.Metadata]: (request) => ({
       ...OK, brokers: [{ brokerId: 0, host: 'fake', port: 1 }],
       topics: request.topics.map((name) => {
@@ -127,6 +131,12 @@ export class FakeBroker {
       }),
     }));
     return request.acks === 0 ? null : { ...OK, topics };
+  }
+
+  /** Sends a push of subscription `subscriptionId` on every open socket. */
+  push(subscriptionId: number, push: SubscribePush): void {
+    const frame = encodeFrame({ kind: FrameKind.push, apiKey: ApiKey.Subscribe, apiVersion: API_VERSION, correlationId: subscriptionId }, encodeSubscribePush(push));
+    for (const socket of this.sockets) if (socket.readyState === 1) socket.emit('message', { data: frame });
   }
 
   receive(socket: FakeSocket, bytes: Uint8Array): void {
