@@ -180,7 +180,7 @@ export class PartitionLog {
    * rules are on LeaderEpochCache.endOffsetFor.
    */
   endOffsetForEpoch(epoch: number): EpochEndOffset {
-    return this.epochCache.endOffsetFor(epoch, this.nextOffsetToAssign);
+    return this.epochCache.endOffsetFor(epoch, this.logEndOffset);
   }
 
   /**
