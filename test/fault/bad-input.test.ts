@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/errors/index.js';
 import {
-  ApiKey, RESPONSE_DECODERS, REQUEST_ENCODERS, decodeFrameHeader, decodeSubscribeResponse, decodeSubscribePush, isApiKey,
+  API_VERSION, ApiKey, RESPONSE_DECODERS, REQUEST_ENCODERS, decodeFrameHeader, decodeSubscribeResponse, decodeSubscribePush, isApiKey,
   readResponseHeader, ByteReader, type FrameHeader,
 } from '../../src/protocol/index.js';
 import { LOG_OVERHEAD_BYTES, decodeBatchHeader, decodeRecords, encodeRecordBatch, lastOffsetOf } from '../../src/record/index.js';
@@ -246,7 +246,7 @@ function judge(message: FuzzMessage, outcome: Outcome, stats: FuzzStats): string
 function judgeResponse(message: FuzzMessage, frame: Uint8Array, stats: FuzzStats): string | null {
   const header = decodeFrameHeader(frame);
   const sent = message.payload as Uint8Array;
-  if (header.apiKey !== sent[1] || header.apiVersion !== 1) return `a response with apiKey ${header.apiKey} apiVersion ${header.apiVersion} to a request of apiKey ${sent[1]}`;
+  if (header.apiKey !== sent[1] || header.apiVersion !== API_VERSION) return `a response with apiKey ${header.apiKey} apiVersion ${header.apiVersion} to a request of apiKey ${sent[1]}`;
   const codes = responseCodes(header, frame.subarray(8));
   if (codes === null) return `a response body that does not decode: ${hexOf(frame)}`;
   stats.count(stats.responsesByCode, codes.top);
