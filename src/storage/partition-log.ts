@@ -96,6 +96,8 @@ export class PartitionLog {
   private constructor(
     private readonly options: PartitionLogOptions, segments: LogSegment[], readonly loadReport: LoadReport,
     private readonly epochCache: LeaderEpochCache,
+    /** Whether open read the leader-epoch checkpoint or rebuilt it from the log (for tests and logs). */
+    readonly leaderEpochLoad: LeaderEpochLoad,
   ) {
     this.segments = segments;
     const logEndOffset = this.activeSegment.nextOffset;
@@ -116,9 +118,8 @@ export class PartitionLog {
     // Recovery read what it kept; make it durable so the recovery point can move to the end.
     for (const segment of segments) await segment.flush();
     const { cache, load } = await loadLeaderEpochCache(options.directory, segments, options.logger);
-    const log = new PartitionLog(options, segments, report, cache);
+    const log = new PartitionLog(options, segments, report, cache, load);
     await log.rebuildProducerState();
-    log.leaderEpochLoad = load;
     options.logger.info({
       logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, ...report, producers: log.producerState.producerCount,
       leaderEpochs: load, latestEpoch: cache.latestEpoch,
@@ -156,9 +157,6 @@ export class PartitionLog {
   get commitStats(): Readonly<GroupCommitStats> {
     return this.committer.stats;
   }
-
-  /** Whether open read the leader-epoch checkpoint or rebuilt it from the log (for tests and logs). */
-  leaderEpochLoad: LeaderEpochLoad = 'checkpoint';
 
   /**
    * The newest leader epoch that wrote to this log (or was begun with beginLeaderEpoch), or null
@@ -442,9 +440,10 @@ export class PartitionLog {
   }
 
   // Group commit's write step: rolls where needed, then one writev per segment touched. A new
-  // epoch's checkpoint goes first, so that the file is never behind the log.
+  // epoch's checkpoint goes first, so that the file is never behind the log. The flush is
+  // awaited even when clean: a write started elsewhere (retention) may hold the new epoch.
   private async writeGroup(batches: readonly BatchToWrite[]): Promise<void> {
-    if (this.epochCache.isDirty) await this.epochCache.flush();
+    await this.epochCache.flush();
     let run: BatchToWrite[] = [];
     let runBytes = 0;
     for (const batch of batches) {
