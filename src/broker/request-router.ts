@@ -10,6 +10,7 @@ import type { ResponseBudget } from './response-budget.js';
 import { OK, type HandlerContext } from './handlers/handler-context.js';
 import { handleOffsetCommit, handleOffsetFetch } from './handlers/offset-handlers.js';
 import { handleProduce } from './handlers/produce-handler.js';
+import { handleOffsetForLeaderEpoch } from './handlers/leader-epoch-handler.js';
 import { handleFetch, handleListOffsets } from './handlers/read-handlers.js';
 import { SubscriptionRegistry } from './handlers/subscribe-handlers.js';
 import { handleCreateTopics, handleDeleteTopics, handleMetadata } from './handlers/topic-handlers.js';
@@ -60,6 +61,7 @@ export class BrokerRequestRouter implements RequestRouter {
       }
       case ApiKey.OffsetCommit: return respond(header, ApiKey.OffsetCommit, await handleOffsetCommit(context, decoded.request));
       case ApiKey.OffsetFetch: return respond(header, ApiKey.OffsetFetch, handleOffsetFetch(context, decoded.request));
+      case ApiKey.OffsetForLeaderEpoch: return respond(header, ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch(context, decoded.request));
       case ApiKey.Subscribe: return respond(header, ApiKey.Subscribe, this.subscriptions.subscribe(context, connection, decoded.request));
       case ApiKey.Credit: return respond(header, ApiKey.Credit, this.subscriptions.credit(connection, decoded.request));
       case ApiKey.Unsubscribe: return respond(header, ApiKey.Unsubscribe, this.subscriptions.unsubscribe(connection, decoded.request));

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   INVALID_PRODUCER_EPOCH: { code: 47, retriable: false, message: 'The producer epoch is older than the current one' },
   UNKNOWN_PRODUCER_ID: { code: 59, retriable: false, message: 'The broker has no state for that producer id' },
   KAFKA_STORAGE_ERROR: { code: 56, retriable: true, message: 'The log is not usable: a disk operation failed and its data is in an unknown state' },
+  FENCED_LEADER_EPOCH: { code: 74, retriable: true, message: 'The leader epoch in the request is older than the epoch on the broker' },
+  UNKNOWN_LEADER_EPOCH: { code: 75, retriable: true, message: 'The leader epoch in the request is newer than the epoch on the broker' },
   UNSUPPORTED_COMPRESSION_TYPE: { code: 76, retriable: false, message: 'The record batch uses a compression codec this broker does not support' },
   INVALID_RECORD: { code: 87, retriable: false, message: 'A record batch is well framed but its contents are invalid' },
   // Sluice's own conditions, which Kafka has no code for, are numbered from 1000.

@@ -2,15 +2,15 @@
  * The requests of docs/protocol.md, "Requests", by apiKey (a u8 in the frame header).
  *
  *   0 Handshake   1 Metadata   2 CreateTopics   3 DeleteTopics   4 Produce   5 Fetch
- *   6 Subscribe   7 Credit     8 Unsubscribe    9 ListOffsets   10 InitProducerId (planned)
- *   11 OffsetCommit (planned)  12 OffsetFetch (planned)
+ *   6 Subscribe   7 Credit     8 Unsubscribe    9 ListOffsets   10 InitProducerId
+ *   11 OffsetCommit  12 OffsetFetch  13 OffsetForLeaderEpoch
  */
 
 /** The protocol version a client asks for in Handshake. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
-/** The `apiVersion` of every API's body in protocol version 1. */
-export const API_VERSION = 1;
+/** The `apiVersion` of every API's body in protocol version 2. */
+export const API_VERSION = 2;
 
 export const ApiKey = {
   Handshake: 0,
@@ -26,6 +26,7 @@ export const ApiKey = {
   InitProducerId: 10,
   OffsetCommit: 11,
   OffsetFetch: 12,
+  OffsetForLeaderEpoch: 13,
 } as const;
 
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
@@ -47,12 +48,13 @@ export const API_NAMES: { readonly [K in ApiKey]: ApiName } = {
   10: 'InitProducerId',
   11: 'OffsetCommit',
   12: 'OffsetFetch',
+  13: 'OffsetForLeaderEpoch',
 };
 
 /** The apiKeys that docs/protocol.md marks *planned*: specified, not yet served. */
 export const PLANNED_API_KEYS: readonly ApiKey[] = [];
 
-/** True when `value`, read from a frame header, is an apiKey of protocol version 1. */
+/** True when `value`, read from a frame header, is an apiKey of protocol version 2. */
 export function isApiKey(value: number): value is ApiKey {
-  return Number.isInteger(value) && value >= ApiKey.Handshake && value <= ApiKey.OffsetFetch;
+  return Number.isInteger(value) && value >= ApiKey.Handshake && value <= ApiKey.OffsetForLeaderEpoch;
 }

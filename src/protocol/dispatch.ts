@@ -9,13 +9,14 @@ import * as listOffsets from './messages/list-offsets.js';
 import * as metadata from './messages/metadata.js';
 import * as offsetCommit from './messages/offset-commit.js';
 import * as offsetFetch from './messages/offset-fetch.js';
+import * as offsetForLeaderEpoch from './messages/offset-for-leader-epoch.js';
 import * as produce from './messages/produce.js';
 import type { OrHeaderOnly } from './messages/response-header.js';
 import * as subscribe from './messages/subscribe.js';
 import * as unsubscribe from './messages/unsubscribe.js';
 
 /**
- * The body codecs of every API, keyed by apiKey (apiVersion 1), so that a broker or client can
+ * The body codecs of every API, keyed by apiKey (apiVersion 2), so that a broker or client can
  * go from a frame header to typed fields without a switch of its own.
  */
 
@@ -34,6 +35,7 @@ export interface RequestByApiKey {
   [ApiKey.InitProducerId]: initProducerId.InitProducerIdRequest;
   [ApiKey.OffsetCommit]: offsetCommit.OffsetCommitRequest;
   [ApiKey.OffsetFetch]: offsetFetch.OffsetFetchRequest;
+  [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpoch.OffsetForLeaderEpochRequest;
 }
 
 /** The response type of each apiKey, in either of its forms (full or header-only). */
@@ -51,6 +53,7 @@ export interface ResponseByApiKey {
   [ApiKey.InitProducerId]: OrHeaderOnly<initProducerId.InitProducerIdResponse>;
   [ApiKey.OffsetCommit]: OrHeaderOnly<offsetCommit.OffsetCommitResponse>;
   [ApiKey.OffsetFetch]: OrHeaderOnly<offsetFetch.OffsetFetchResponse>;
+  [ApiKey.OffsetForLeaderEpoch]: OrHeaderOnly<offsetForLeaderEpoch.OffsetForLeaderEpochResponse>;
 }
 
 export type RequestDecoders = { readonly [K in ApiKey]: (body: Uint8Array) => RequestByApiKey[K] };
@@ -72,6 +75,7 @@ export const REQUEST_DECODERS: RequestDecoders = Object.freeze({
   [ApiKey.InitProducerId]: initProducerId.decodeInitProducerIdRequest,
   [ApiKey.OffsetCommit]: offsetCommit.decodeOffsetCommitRequest,
   [ApiKey.OffsetFetch]: offsetFetch.decodeOffsetFetchRequest,
+  [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpoch.decodeOffsetForLeaderEpochRequest,
 });
 
 export const REQUEST_ENCODERS: RequestEncoders = Object.freeze({
@@ -88,6 +92,7 @@ export const REQUEST_ENCODERS: RequestEncoders = Object.freeze({
   [ApiKey.InitProducerId]: initProducerId.encodeInitProducerIdRequest,
   [ApiKey.OffsetCommit]: offsetCommit.encodeOffsetCommitRequest,
   [ApiKey.OffsetFetch]: offsetFetch.encodeOffsetFetchRequest,
+  [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpoch.encodeOffsetForLeaderEpochRequest,
 });
 
 export const RESPONSE_DECODERS: ResponseDecoders = Object.freeze({
@@ -104,6 +109,7 @@ export const RESPONSE_DECODERS: ResponseDecoders = Object.freeze({
   [ApiKey.InitProducerId]: initProducerId.decodeInitProducerIdResponse,
   [ApiKey.OffsetCommit]: offsetCommit.decodeOffsetCommitResponse,
   [ApiKey.OffsetFetch]: offsetFetch.decodeOffsetFetchResponse,
+  [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpoch.decodeOffsetForLeaderEpochResponse,
 });
 
 export const RESPONSE_ENCODERS: ResponseEncoders = Object.freeze({
@@ -120,6 +126,7 @@ export const RESPONSE_ENCODERS: ResponseEncoders = Object.freeze({
   [ApiKey.InitProducerId]: initProducerId.encodeInitProducerIdResponse,
   [ApiKey.OffsetCommit]: offsetCommit.encodeOffsetCommitResponse,
   [ApiKey.OffsetFetch]: offsetFetch.encodeOffsetFetchResponse,
+  [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpoch.encodeOffsetForLeaderEpochResponse,
 });
 
 /** A decoded request tagged with its apiKey, so that a `switch (decoded.apiKey)` narrows it. */

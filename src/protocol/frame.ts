@@ -11,8 +11,8 @@ import { FrameHeaderError } from './decode-error.js';
  *                                3 push (broker -> client)
  *   1       1     apiKey         which request; a push carries the apiKey of the request that
  *                                set it up
- *   2       2     apiVersion     layout version of that API's body; 1 for every API in
- *                                protocol version 1
+ *   2       2     apiVersion     layout version of that API's body; 2 for every API in
+ *                                protocol version 2
  *   4       4     correlationId  chosen by the client for a request and repeated in its
  *                                response; for a push, the subscription id
  *   8       ...   body

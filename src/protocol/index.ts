@@ -1,5 +1,5 @@
 /**
- * The Sluice wire protocol, version 1 (docs/protocol.md): frames, and the body of every request,
+ * The Sluice wire protocol, version 2 (docs/protocol.md): frames, and the body of every request,
  * response and push. Pure: Uint8Array, DataView, TextEncoder/TextDecoder only, so it runs in
  * browsers as well as in the broker.
  *
@@ -35,6 +35,7 @@ export * from './messages/list-offsets.js';
 export * from './messages/metadata.js';
 export * from './messages/offset-commit.js';
 export * from './messages/offset-fetch.js';
+export * from './messages/offset-for-leader-epoch.js';
 export * from './messages/produce.js';
 export {
   decodeResponse, encodeResponse, readResponseHeader, RESPONSE_HEADER_BYTES_MIN, truncateUtf8, writeResponseHeader,

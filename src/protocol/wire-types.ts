@@ -1,6 +1,6 @@
 /**
  * Sizes and limits fixed by the wire types of docs/protocol.md, "Conventions" and "Limits".
- * They are part of protocol version 1, not broker settings: a broker cannot change them, so they
+ * They are part of the protocol (versions 1 and 2), not broker settings: a broker cannot change them, so they
  * live here rather than in src/config/.
  */
 

@@ -2,6 +2,9 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { unlinkIfPresent, fsyncDirectory } from './durable-file.js';
+import {
+  LeaderEpochCache, leaderEpochCheckpointPath, readLeaderEpochCheckpoint, writeLeaderEpochCheckpoint, type EpochEntriesWriter,
+} from './leader-epoch-cache.js';
 import type { LogConfig } from './log-config.js';
 import { LogSegment } from './log-segment.js';
 import { OffsetIndex } from './offset-index.js';
@@ -46,6 +49,57 @@ export async function loadSegments(
   const kept = await loader.load(segments);
   await fsyncDirectory(directory);
   return { segments: kept, report: loader.report(kept.length) };
+}
+
+/** How the leader-epoch cache was obtained at open, for the log line and for tests. */
+export type LeaderEpochLoad = 'checkpoint' | 'rebuilt';
+
+/**
+ * Opens the leader-epoch cache of a recovered log (see leader-epoch-cache.ts). A checkpoint that
+ * is missing or cannot be believed is rebuilt from the partitionLeaderEpoch of every batch: a
+ * scan of every segment's headers (framing and CRC were checked by recovery or are trusted),
+ * which for a large log reads all of it — rare, since the file is only missing for a log written
+ * before it existed or one an operator damaged. Entries past the recovered log end (a crash
+ * after the checkpoint was written but before its batch was durable) and before the log start
+ * (a crash between retention and its checkpoint) are dropped. The result is written back when
+ * it differs from the file.
+ */
+export async function loadLeaderEpochCache(
+  directory: string, segments: readonly LogSegment[], logger: Logger,
+): Promise<{ cache: LeaderEpochCache; load: LeaderEpochLoad }> {
+  const path = leaderEpochCheckpointPath(directory);
+  const write: EpochEntriesWriter = (entries) => writeLeaderEpochCheckpoint(path, entries);
+  const read = await readLeaderEpochCheckpoint(path);
+  let cache: LeaderEpochCache;
+  let load: LeaderEpochLoad = 'checkpoint';
+  if (read.kind === 'read') {
+    cache = new LeaderEpochCache(read.entries, write);
+  } else {
+    if (read.kind === 'invalid') logger.warn({ reason: read.reason }, 'leader-epoch checkpoint cannot be believed; rebuilding it from the log');
+    cache = await rebuildLeaderEpochCache(segments, write);
+    load = 'rebuilt';
+  }
+  const logStartOffset = segments[0]!.baseOffset;
+  const logEndOffset = segments.at(-1)!.nextOffset;
+  const droppedPastEnd = cache.truncateFromEnd(logEndOffset);
+  cache.truncateFromStart(logStartOffset);
+  if (droppedPastEnd) logger.warn({ logEndOffset }, 'leader-epoch checkpoint named epochs past the recovered log end; dropped them');
+  // A rebuild of a log with no epochs has nothing worth a file; a missing file is rebuilt again, at no cost.
+  if (load === 'rebuilt' && (read.kind === 'invalid' || cache.entries.length > 0)) cache.markDirty();
+  await cache.flush();
+  return { cache, load };
+}
+
+// Every batch says which leader epoch wrote it; -1 (no epoch) is skipped, as Kafka does.
+async function rebuildLeaderEpochCache(segments: readonly LogSegment[], write: EpochEntriesWriter): Promise<LeaderEpochCache> {
+  const cache = new LeaderEpochCache([], write);
+  for (const segment of segments) {
+    await segment.scan(0, ({ header }) => {
+      if (header.partitionLeaderEpoch >= 0) cache.assign(header.partitionLeaderEpoch, header.baseOffset);
+      return 'continue';
+    });
+  }
+  return cache;
 }
 
 class SegmentLoader {

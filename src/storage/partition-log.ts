@@ -7,8 +7,9 @@ import {
 } from '../record/index.js';
 import { fsyncDirectory } from './durable-file.js';
 import { GroupCommitter, type GroupCommitStats, type SyncObserver } from './group-commit.js';
+import type { EpochEndOffset, EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js';
 import type { LogConfig } from './log-config.js';
-import { loadSegments, type LoadReport } from './log-loader.js';
+import { loadLeaderEpochCache, loadSegments, type LeaderEpochLoad, type LoadReport } from './log-loader.js';
 import { LogSegment, type BatchToWrite } from './log-segment.js';
 import { ProducerStateTable } from './producer-state.js';
 
@@ -44,6 +45,26 @@ export interface AppendResult {
   readonly duplicate: boolean;
 }
 
+/** What a follower's append of replicated batches wrote. */
+export interface ReplicatedAppendResult {
+  /** baseOffset of the first batch (the log end before the append). */
+  readonly firstOffset: number;
+  /** Last offset of the last batch; the log end is now one past it. */
+  readonly lastOffset: number;
+  readonly batchCount: number;
+}
+
+/**
+ * A replicated batch that does not continue the log: its baseOffset is not the log end offset
+ * (or the previous batch's last offset + 1). Typed so that a follower can tell it from damage
+ * (CORRUPT_MESSAGE) and re-fetch from `expectedOffset` or truncate.
+ */
+export class ReplicaOffsetMismatchError extends SluiceError {
+  constructor(readonly expectedOffset: number, readonly batchBaseOffset: number) {
+    super('INVALID_RECORD', `replicated batch has baseOffset ${batchBaseOffset}, the log expects ${expectedOffset}`);
+  }
+}
+
 /** Whole raw batches from one segment, and where the next read should start. */
 export interface LogReadResult {
   /** Concatenated RecordBatch v2 bytes, as stored. */
@@ -72,7 +93,12 @@ export class PartitionLog {
   private readonly highWatermarkListeners = new Set<(highWatermark: number) => void>();
   private readonly producerState = new ProducerStateTable();
 
-  private constructor(private readonly options: PartitionLogOptions, segments: LogSegment[], readonly loadReport: LoadReport) {
+  private constructor(
+    private readonly options: PartitionLogOptions, segments: LogSegment[], readonly loadReport: LoadReport,
+    private readonly epochCache: LeaderEpochCache,
+    /** Whether open read the leader-epoch checkpoint or rebuilt it from the log (for tests and logs). */
+    readonly leaderEpochLoad: LeaderEpochLoad,
+  ) {
     this.segments = segments;
     const logEndOffset = this.activeSegment.nextOffset;
     this.nextOffsetToAssign = logEndOffset;
@@ -91,10 +117,12 @@ export class PartitionLog {
     const { segments, report } = await loadSegments(options.directory, options.config, options.recoveryPoint, options.nowMs(), options.logger);
     // Recovery read what it kept; make it durable so the recovery point can move to the end.
     for (const segment of segments) await segment.flush();
-    const log = new PartitionLog(options, segments, report);
+    const { cache, load } = await loadLeaderEpochCache(options.directory, segments, options.logger);
+    const log = new PartitionLog(options, segments, report, cache, load);
     await log.rebuildProducerState();
     options.logger.info({
       logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, ...report, producers: log.producerState.producerCount,
+      leaderEpochs: load, latestEpoch: cache.latestEpoch,
     }, 'partition log loaded');
     return log;
   }
@@ -130,6 +158,43 @@ export class PartitionLog {
     return this.committer.stats;
   }
 
+  /**
+   * The newest leader epoch that wrote to this log (or was begun with beginLeaderEpoch), or null
+   * when none has. This is the epoch a follower asks the leader about before fetching.
+   */
+  get latestEpoch(): number | null {
+    return this.epochCache.latestEpoch;
+  }
+
+  /** The leader-epoch cache's entries, oldest first: each epoch with the first offset it wrote. */
+  get epochEntries(): readonly EpochEntry[] {
+    return this.epochCache.entries;
+  }
+
+  /**
+   * Where `epoch` ends in this log (OffsetForLeaderEpoch, answered by a leader): the largest
+   * epoch <= `epoch` this log knows and the offset after its last record; the log end offset
+   * for the latest epoch; UNDEFINED (-1, -1) for -1 or an epoch above every known one. The full
+   * rules are on LeaderEpochCache.endOffsetFor.
+   */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.epochCache.endOffsetFor(epoch, this.logEndOffset);
+  }
+
+  /**
+   * Records that `epoch` starts at the current log end, durably (Kafka's
+   * maybeAssignEpochStartOffset). A broker that becomes leader calls it before accepting appends,
+   * so that OffsetForLeaderEpoch can answer for the previous epoch (its end is where this one
+   * starts) even before the new leader has written anything. A no-op for an epoch not newer
+   * than the latest; FENCED_LEADER_EPOCH for an older one.
+   */
+  async beginLeaderEpoch(epoch: number): Promise<void> {
+    this.assertOpen();
+    this.checkEpochNotFenced(epoch);
+    this.epochCache.assign(epoch, this.nextOffsetToAssign);
+    await this.epochCache.flush();
+  }
+
   /** Sets the high watermark (replication's job; never past the flushed offset). */
   updateHighWatermark(offset: number): void {
     assert(offset >= this.logStartOffset && offset <= this.flushed, `highWatermark ${offset} within [${this.logStartOffset}, ${this.flushed}]`);
@@ -162,6 +227,7 @@ export class PartitionLog {
   async appendBatches(batches: readonly Uint8Array[], partitionLeaderEpoch = 0): Promise<AppendResult[]> {
     this.assertOpen();
     const produced = batches.map((batch) => validateProducedBatch(batch, this.options.config.batchBytesMax));
+    this.checkEpochNotFenced(partitionLeaderEpoch);
     const verdicts = this.producerState.checkAll(produced);
     const pending = batches.map((batch, index) => {
       const verdict = verdicts[index]!;
@@ -170,6 +236,8 @@ export class PartitionLog {
         return original.durable.then(() => ({ baseOffset: original.baseOffset, lastOffset: original.lastOffset, duplicate: true }));
       }
       const baseOffset = this.nextOffsetToAssign;
+      // In memory now; the checkpoint is written before these bytes are (writeGroup).
+      this.epochCache.assign(partitionLeaderEpoch, baseOffset);
       stampBatch(batch, baseOffset, partitionLeaderEpoch);
       const header: RecordBatchHeader = { ...produced[index]!, baseOffset, partitionLeaderEpoch };
       const lastOffset = lastOffsetOf(header);
@@ -179,6 +247,36 @@ export class PartitionLog {
       return durable.then(() => ({ baseOffset, lastOffset, duplicate: false }));
     });
     return Promise.all(pending);
+  }
+
+  /**
+   * Appends batches replicated from the leader, as a follower: `records` holds whole RecordBatch
+   * v2 batches back to back, exactly as the leader's Fetch returned them. They keep the leader's
+   * baseOffsets and partitionLeaderEpochs byte for byte. Each batch's framing and CRC-32C are
+   * checked (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE), and the first must start at the log end offset
+   * and each next one right after the previous (ReplicaOffsetMismatchError, INVALID_RECORD);
+   * partitionLeaderEpochs must not go backwards (INVALID_RECORD). All are checked before any is
+   * written. The leader-epoch cache follows the batches' own epochs, and producer state records
+   * them (without judging sequences: the leader did), so that this replica, once leader, answers
+   * idempotent retries. Resolves once every batch is fsynced. The caller must not touch `records`
+   * afterwards. Empty `records` is a no-op.
+   */
+  async appendReplicated(records: Uint8Array): Promise<ReplicatedAppendResult> {
+    this.assertOpen();
+    const firstOffset = this.nextOffsetToAssign;
+    const checked = this.checkReplicatedBatches(records);
+    if (checked.length === 0) return { firstOffset, lastOffset: firstOffset - 1, batchCount: 0 };
+    const pending = checked.map(({ bytes, header }) => {
+      if (header.partitionLeaderEpoch >= 0) this.epochCache.assign(header.partitionLeaderEpoch, header.baseOffset);
+      const baseOffset = header.baseOffset;
+      const lastOffset = lastOffsetOf(header);
+      this.nextOffsetToAssign = lastOffset + 1;
+      const durable = this.committer.commit({ bytes, header }, bytes.length);
+      if (header.producer !== null && header.recordCount > 0) this.producerState.record(header.producer, header.recordCount, { baseOffset, lastOffset, durable });
+      return durable;
+    });
+    await Promise.all(pending);
+    return { firstOffset, lastOffset: this.nextOffsetToAssign - 1, batchCount: checked.length };
   }
 
   /**
@@ -250,6 +348,8 @@ export class PartitionLog {
       await segment.delete();
     }
     await fsyncDirectory(this.options.directory);
+    this.epochCache.truncateFromStart(this.logStartOffset);
+    await this.epochCache.flush();
     return doomed.length;
   }
 
@@ -265,6 +365,43 @@ export class PartitionLog {
       });
     }
     for (const segment of this.segments) await segment.close();
+  }
+
+  // An epoch older than the log's latest means the caller's leadership is stale: another broker
+  // has led since, and this one must not write.
+  private checkEpochNotFenced(epoch: number): void {
+    const latest = this.epochCache.latestEpoch;
+    if (latest !== null && epoch < latest) {
+      throw new SluiceError('FENCED_LEADER_EPOCH', `leader epoch ${epoch} is older than epoch ${latest}, the latest in this log`);
+    }
+  }
+
+  // Splits and checks replicated batches as one unit: offsets continue the log, epochs never go
+  // back, framing and CRC hold. Nothing is changed.
+  private checkReplicatedBatches(records: Uint8Array): BatchToWrite[] {
+    const batchBytesMax = this.options.config.batchBytesMax;
+    const checked: BatchToWrite[] = [];
+    let expectedOffset = this.nextOffsetToAssign;
+    let latestEpoch = this.epochCache.latestEpoch ?? -1;
+    for (let at = 0; at < records.length;) {
+      const framing = checkBatchFraming(records, at, batchBytesMax);
+      if (framing.kind === 'end') break;
+      if (framing.kind !== 'valid') {
+        const problem = framing.kind === 'corrupt' && framing.reason.startsWith('batch size') ? 'MESSAGE_TOO_LARGE' : 'CORRUPT_MESSAGE';
+        throw new SluiceError(problem, `replicated batch at byte ${at} (expected offset ${expectedOffset}): ${framing.reason}`);
+      }
+      const header = framing.header;
+      if (header.baseOffset !== expectedOffset) throw new ReplicaOffsetMismatchError(expectedOffset, header.baseOffset);
+      if (header.lastOffsetDelta < 0) throw new SluiceError('INVALID_RECORD', `replicated batch at offset ${expectedOffset} has lastOffsetDelta ${header.lastOffsetDelta}`);
+      if (header.partitionLeaderEpoch >= 0 && header.partitionLeaderEpoch < latestEpoch) {
+        throw new SluiceError('INVALID_RECORD', `replicated batch at offset ${expectedOffset} has leader epoch ${header.partitionLeaderEpoch}, older than ${latestEpoch}`);
+      }
+      latestEpoch = Math.max(latestEpoch, header.partitionLeaderEpoch);
+      checked.push({ bytes: records.subarray(at, at + framing.sizeBytes), header });
+      expectedOffset = lastOffsetOf(header) + 1;
+      at += framing.sizeBytes;
+    }
+    return checked;
   }
 
   // Producer state is derived from the batch headers of the last PRODUCER_STATE_SEGMENTS
@@ -302,8 +439,11 @@ export class PartitionLog {
     return low;
   }
 
-  // Group commit's write step: rolls where needed, then one writev per segment touched.
+  // Group commit's write step: rolls where needed, then one writev per segment touched. A new
+  // epoch's checkpoint goes first, so that the file is never behind the log. The flush is
+  // awaited even when clean: a write started elsewhere (retention) may hold the new epoch.
   private async writeGroup(batches: readonly BatchToWrite[]): Promise<void> {
+    await this.epochCache.flush();
     let run: BatchToWrite[] = [];
     let runBytes = 0;
     for (const batch of batches) {
@@ -431,6 +571,9 @@ export class PartitionLog {
     await fsyncDirectory(this.options.directory);
     this.nextOffsetToAssign = segment.nextOffset;
     this.producerState.truncateTo(segment.nextOffset);
+    // After the log: a crash in between leaves the checkpoint ahead of the log, which open repairs.
+    this.epochCache.truncateFromEnd(segment.nextOffset);
+    await this.epochCache.flush();
     this.flushed = Math.min(this.flushed, segment.nextOffset);
     this.highWatermarkOffset = Math.min(this.highWatermarkOffset, segment.nextOffset);
     this.options.logger.warn({ requestedOffset: offset, logEndOffset: segment.nextOffset }, 'log truncated');

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/errors/index.js';
 import {
-  ApiKey, RESPONSE_DECODERS, REQUEST_ENCODERS, decodeFrameHeader, decodeSubscribeResponse, decodeSubscribePush, isApiKey,
+  API_VERSION, ApiKey, PROTOCOL_VERSION, RESPONSE_DECODERS, REQUEST_ENCODERS, decodeFrameHeader, decodeSubscribeResponse, decodeSubscribePush, isApiKey,
   readResponseHeader, ByteReader, type FrameHeader,
 } from '../../src/protocol/index.js';
 import { LOG_OVERHEAD_BYTES, decodeBatchHeader, decodeRecords, encodeRecordBatch, lastOffsetOf } from '../../src/record/index.js';
@@ -246,7 +246,7 @@ function judge(message: FuzzMessage, outcome: Outcome, stats: FuzzStats): string
 function judgeResponse(message: FuzzMessage, frame: Uint8Array, stats: FuzzStats): string | null {
   const header = decodeFrameHeader(frame);
   const sent = message.payload as Uint8Array;
-  if (header.apiKey !== sent[1] || header.apiVersion !== 1) return `a response with apiKey ${header.apiKey} apiVersion ${header.apiVersion} to a request of apiKey ${sent[1]}`;
+  if (header.apiKey !== sent[1] || header.apiVersion !== API_VERSION) return `a response with apiKey ${header.apiKey} apiVersion ${header.apiVersion} to a request of apiKey ${sent[1]}`;
   const codes = responseCodes(header, frame.subarray(8));
   if (codes === null) return `a response body that does not decode: ${hexOf(frame)}`;
   stats.count(stats.responsesByCode, codes.top);
@@ -293,10 +293,10 @@ function collectErrorCodes(value: unknown, into: number[], isTop: boolean): void
 
 function isRefusedHandshake(payload: Uint8Array | string, response: Uint8Array): boolean {
   return typeof payload !== 'string' && payload[1] === ApiKey.Handshake && response[1] === ApiKey.Handshake
-    && new DataView(payload.buffer, payload.byteOffset).getUint16(2) === 1
+    && new DataView(payload.buffer, payload.byteOffset).getUint16(2) === API_VERSION
     && new DataView(response.buffer, response.byteOffset).getInt16(8) === ERROR_CODES.UNSUPPORTED_VERSION.code
     && safelyDecode(() => RESPONSE_DECODERS[ApiKey.Handshake](response.subarray(8))) !== null
-    && payload.length >= 10 && new DataView(payload.buffer, payload.byteOffset).getUint16(8) !== 1;
+    && payload.length >= 10 && new DataView(payload.buffer, payload.byteOffset).getUint16(8) !== PROTOCOL_VERSION;
 }
 
 function safelyDecode<T>(decode: () => T): T | null {

@@ -72,6 +72,8 @@ const INTERESTING_U32 = [0, 1, 0x7fff, 0x8000, 0xffff, 0x1_0000, 0x7fff_ffff, 0x
 const INTERESTING_U16 = [0, 1, 0x7fff, 0x8000, 0xffff, 0xfffe];
 
 const encoder = new TextEncoder();
+/** Every apiKey from here up is unknown to the broker. */
+const FIRST_UNKNOWN_API_KEY = Math.max(...Object.values(ApiKey)) + 1;
 
 interface BaseRequest {
   readonly apiKey: ApiKey;
@@ -206,14 +208,14 @@ export class FrameFuzzer {
   }
 
   private unknownApiKey(correlationId: number): FuzzMessage {
-    const apiKey = 13 + this.int(256 - 13);
+    const apiKey = FIRST_UNKNOWN_API_KEY + this.int(256 - FIRST_UNKNOWN_API_KEY);
     const body = this.chance(0.5) ? this.baseRequest().body : this.randomBytesOf(this.int(64));
     return { category: 'unknownApiKey', payload: this.frame(apiKey as ApiKey, correlationId, body), expect: error(CODE.invalidRequest) };
   }
 
   private badApiVersion(correlationId: number): FuzzMessage {
     const base = this.baseRequest();
-    const apiVersion = this.pick([0, 2, 3, 0x100, 0x7fff, 0xffff]);
+    const apiVersion = this.pick([0, API_VERSION - 1, API_VERSION + 1, 0x100, 0x7fff, 0xffff]);
     return {
       category: 'badApiVersion', payload: this.frame(base.apiKey, correlationId, base.body, FrameKind.request, apiVersion),
       expect: error(CODE.unsupportedVersion),

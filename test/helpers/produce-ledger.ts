@@ -1,5 +1,5 @@
 import { ERROR_CODES } from '../../src/errors/index.js';
-import { ApiKey, FrameKind, decodeProduceRequest, decodeProduceResponse } from '../../src/protocol/index.js';
+import { API_VERSION, ApiKey, FrameKind, decodeProduceRequest, decodeProduceResponse } from '../../src/protocol/index.js';
 import { LOG_OVERHEAD_BYTES, checkBatchFraming, decodeRecords, validateProducedBatch } from '../../src/record/index.js';
 import type { Outcome } from './fuzz-connection.js';
 
@@ -29,12 +29,12 @@ const REQUEST_TIMED_OUT = ERROR_CODES.REQUEST_TIMED_OUT.code;
 
 /**
  * The targets of a frame if it is a Produce request the broker will decode (kind 1, apiKey 4,
- * apiVersion 1, a well-formed body), else null.
+ * apiVersion API_VERSION, a well-formed body), else null.
  */
 export function produceTargets(frame: Uint8Array | string, topic: string, batchBytesMax: number): ProduceTargets | null {
   if (typeof frame === 'string' || frame.length < 8) return null;
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (frame[0] !== FrameKind.request || frame[1] !== ApiKey.Produce || view.getUint16(2) !== 1) return null;
+  if (frame[0] !== FrameKind.request || frame[1] !== ApiKey.Produce || view.getUint16(2) !== API_VERSION) return null;
   let request;
   try {
     request = decodeProduceRequest(frame.subarray(8));

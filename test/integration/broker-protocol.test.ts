@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/errors/index.js';
-import { ApiKey, FrameKind, ListOffsetsSpec, PROTOCOL_VERSION, encodeFrame } from '../../src/protocol/index.js';
+import { API_VERSION, ApiKey, FrameKind, ListOffsetsSpec, PROTOCOL_VERSION, encodeFrame } from '../../src/protocol/index.js';
 import { decodeRecords, encodeRecordBatch, type StoredRecord } from '../../src/record/index.js';
 import { CliProcess, runCli } from '../helpers/process.js';
 import { makeTempDir } from '../helpers/storage.js';
@@ -157,7 +157,7 @@ describe('the broker over WebSocket', () => {
 
   it('closes with the documented codes: request before handshake, text frame, short frame, wrong protocol version', async () => {
     const early = await WireClient.connect(port);
-    early.socket.send(encodeFrame({ kind: FrameKind.request, apiKey: ApiKey.Metadata, apiVersion: 1, correlationId: 1 }, new Uint8Array([1, 0, 0, 0, 0])));
+    early.socket.send(encodeFrame({ kind: FrameKind.request, apiKey: ApiKey.Metadata, apiVersion: API_VERSION, correlationId: 1 }, new Uint8Array([1, 0, 0, 0, 0])));
     expect(await early.closedWith()).toBe(1008);
     const text = await WireClient.connect(port);
     text.socket.send('hello');
@@ -173,9 +173,9 @@ describe('the broker over WebSocket', () => {
 
   it('answers an unknown request type and a malformed body with typed errors and keeps the connection', async () => {
     const client = await WireClient.ready(port);
-    const unknown = await client.sendRaw(encodeFrame({ kind: FrameKind.request, apiKey: 200, apiVersion: 1, correlationId: 77 }, new Uint8Array(0)), 77, ApiKey.Metadata);
+    const unknown = await client.sendRaw(encodeFrame({ kind: FrameKind.request, apiKey: 200, apiVersion: API_VERSION, correlationId: 77 }, new Uint8Array(0)), 77, ApiKey.Metadata);
     expect(new DataView(unknown.buffer, unknown.byteOffset).getInt16(0)).toBe(ERROR_CODES.INVALID_REQUEST.code);
-    const malformed = await client.sendRaw(encodeFrame({ kind: FrameKind.request, apiKey: ApiKey.Produce, apiVersion: 1, correlationId: 78 }, new Uint8Array([1, 0, 0])), 78, ApiKey.Produce);
+    const malformed = await client.sendRaw(encodeFrame({ kind: FrameKind.request, apiKey: ApiKey.Produce, apiVersion: API_VERSION, correlationId: 78 }, new Uint8Array([1, 0, 0])), 78, ApiKey.Produce);
     expect(new DataView(malformed.buffer, malformed.byteOffset).getInt16(0)).toBe(ERROR_CODES.INVALID_REQUEST.code);
     const metadata = await client.request(ApiKey.Metadata, { allTopics: true, topics: [] });
     expect(metadata.errorCode).toBe(0);

@@ -23,7 +23,9 @@ export function handleMetadata(context: HandlerContext, request: MetadataRequest
     }));
     return { errorCode: 0, name, partitions };
   });
-  return { ...OK, brokers: [{ brokerId: context.brokerId, host, port }], topics };
+  // HandlerContext knows no controller yet: a standalone broker is its own controller. With etcd
+  // the controller is elected (src/cluster); wiring its id here is the cluster work's step.
+  return { ...OK, brokers: [{ brokerId: context.brokerId, host, port }], controllerId: context.brokerId, topics };
 }
 
 /** CreateTopics: each topic succeeds or fails on its own. */

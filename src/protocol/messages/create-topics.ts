@@ -5,7 +5,7 @@ import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } 
 import { readTopicResult, TOPIC_RESULT_BYTES_MIN, writeTopicResult, type TopicResult } from './topic-result.js';
 
 /**
- * 2 CreateTopics (docs/protocol.md), apiVersion 1:
+ * 2 CreateTopics (docs/protocol.md), apiVersion 2 (layout unchanged since 1):
  *
  *   request  = topics array<newTopic>
  *   newTopic = name string | partitionCount i32 | replicationFactor i16

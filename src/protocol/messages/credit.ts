@@ -3,7 +3,7 @@ import { encodeBody } from '../byte-writer.js';
 import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } from './response-header.js';
 
 /**
- * 7 Credit (docs/protocol.md), apiVersion 1:
+ * 7 Credit (docs/protocol.md), apiVersion 2 (layout unchanged since 1):
  *
  *   Credit request     = subscriptionId u32 | creditBytes u32
  *   Credit response    = responseHeader | creditBytes u32        (credit now available)

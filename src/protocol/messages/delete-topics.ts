@@ -5,7 +5,7 @@ import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } 
 import { readTopicResult, TOPIC_RESULT_BYTES_MIN, writeTopicResult, type TopicResult } from './topic-result.js';
 
 /**
- * 3 DeleteTopics (docs/protocol.md), apiVersion 1:
+ * 3 DeleteTopics (docs/protocol.md), apiVersion 2 (layout unchanged since 1):
  *
  *   request  = names array<string>
  *   response = responseHeader | results array<topicResult>

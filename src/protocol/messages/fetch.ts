@@ -4,24 +4,34 @@ import { WIRE_BYTES } from '../wire-types.js';
 import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } from './response-header.js';
 
 /**
- * 5 Fetch (docs/protocol.md), apiVersion 1:
+ * 5 Fetch (docs/protocol.md), apiVersion 2:
  *
  *   request  = replicaId i32 | maxWaitMs i32 | minBytes i32 | maxBytes i32 | partitions array<fetchPartition>
- *   fetchPartition = topic string | partition i32 | fetchOffset i64 | partitionMaxBytes i32
+ *   fetchPartition = topic string | partition i32 | currentLeaderEpoch i32 | fetchOffset i64 | partitionMaxBytes i32
  *   response = responseHeader | partitions array<fetchPartitionResult>
  *   fetchPartitionResult = topic string | partition i32 | errorCode i16 | highWatermark i64
  *                          | logStartOffset i64 | records bytes
  *
  * `replicaId` is -1 for consumers and a broker id for followers. `records` holds whole batches
  * as stored (a view into the body when decoded); the first may start before `fetchOffset`.
+ * `currentLeaderEpoch` is the leader epoch the sender believes current (-1: do not check); the
+ * leader answers FENCED_LEADER_EPOCH when it is older than its own, UNKNOWN_LEADER_EPOCH when newer.
  */
 
 /** The `replicaId` of a consumer's Fetch (reads stop at the high watermark). */
 export const CONSUMER_REPLICA_ID = -1;
 
+/** The `currentLeaderEpoch` that asks the broker not to check the leader epoch. */
+export const NO_LEADER_EPOCH = -1;
+
 export interface FetchPartition {
   readonly topic: string;
   readonly partition: number;
+  /**
+   * The leader epoch the sender knows for this partition; NO_LEADER_EPOCH (-1, also what an
+   * absent field encodes as) skips the check. Always present when decoded.
+   */
+  readonly currentLeaderEpoch?: number;
   readonly fetchOffset: number;
   readonly partitionMaxBytes: number;
 }
@@ -49,7 +59,7 @@ export interface FetchResponse extends FullResponse {
   readonly partitions: readonly FetchPartitionResult[];
 }
 
-const FETCH_PARTITION_BYTES_MIN = WIRE_BYTES.stringMin + WIRE_BYTES.i32 + WIRE_BYTES.i64 + WIRE_BYTES.i32;
+const FETCH_PARTITION_BYTES_MIN = WIRE_BYTES.stringMin + 2 * WIRE_BYTES.i32 + WIRE_BYTES.i64 + WIRE_BYTES.i32;
 const FETCH_PARTITION_RESULT_BYTES_MIN = WIRE_BYTES.stringMin + WIRE_BYTES.i32 + WIRE_BYTES.i16
   + 2 * WIRE_BYTES.i64 + WIRE_BYTES.bytesMin;
 /** Room for the header and the fixed fields, so a response's buffer is allocated once. */
@@ -92,6 +102,7 @@ export function decodeFetchResponse(body: Uint8Array): OrHeaderOnly<FetchRespons
 function writeFetchPartition(writer: ByteWriter, partition: FetchPartition): void {
   writer.string(partition.topic);
   writer.i32(partition.partition);
+  writer.i32(partition.currentLeaderEpoch ?? NO_LEADER_EPOCH);
   writer.i64(partition.fetchOffset);
   writer.i32(partition.partitionMaxBytes);
 }
@@ -100,6 +111,7 @@ function readFetchPartition(reader: ByteReader): FetchPartition {
   return {
     topic: reader.string('topic'),
     partition: reader.i32('partition'),
+    currentLeaderEpoch: reader.i32('currentLeaderEpoch'),
     fetchOffset: reader.i64('fetchOffset'),
     partitionMaxBytes: reader.i32('partitionMaxBytes'),
   };

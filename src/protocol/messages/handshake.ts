@@ -3,7 +3,7 @@ import { encodeBody } from '../byte-writer.js';
 import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } from './response-header.js';
 
 /**
- * 0 Handshake (docs/protocol.md), apiVersion 1:
+ * 0 Handshake (docs/protocol.md), apiVersion 2 (layout unchanged since 1):
  *
  *   request  = protocolVersion u16 | clientId string
  *   response = responseHeader | protocolVersion u16 | brokerId i32 | maxFrameBytes u32

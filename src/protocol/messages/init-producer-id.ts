@@ -2,7 +2,7 @@ import { decodeBody } from '../byte-reader.js';
 import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } from './response-header.js';
 
 /**
- * 10 InitProducerId (docs/protocol.md: *planned*, no body layout given there), apiVersion 1.
+ * 10 InitProducerId (docs/protocol.md: *planned*, no body layout given there), apiVersion 2 (layout unchanged since 1).
  * The layout this codec defines, the smallest Kafka-style one for an idempotent producer
  * without transactions:
  *

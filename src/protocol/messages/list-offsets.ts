@@ -4,7 +4,7 @@ import { WIRE_BYTES } from '../wire-types.js';
 import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } from './response-header.js';
 
 /**
- * 9 ListOffsets (docs/protocol.md), apiVersion 1:
+ * 9 ListOffsets (docs/protocol.md), apiVersion 2 (layout unchanged since 1):
  *
  *   request  = partitions array<listOffsetsPartition>
  *   listOffsetsPartition = topic string | partition i32 | spec u8 | timestamp i64

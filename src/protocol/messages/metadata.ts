@@ -4,17 +4,21 @@ import { WIRE_BYTES } from '../wire-types.js';
 import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } from './response-header.js';
 
 /**
- * 1 Metadata (docs/protocol.md), apiVersion 1:
+ * 1 Metadata (docs/protocol.md), apiVersion 2:
  *
  *   request  = allTopics bool | topics array<string>        (topics ignored when allTopics = 1)
- *   response = responseHeader | brokers array<broker> | topics array<topicMetadata>
+ *   response = responseHeader | brokers array<broker> | controllerId i32 | topics array<topicMetadata>
  *   broker        = brokerId i32 | host string | port u16
  *   topicMetadata = errorCode i16 | name string | partitions array<partitionMetadata>
  *   partitionMetadata = errorCode i16 | partition i32 | leaderId i32 | leaderEpoch i32
  *                       | replicas array<i32> | isr array<i32>
  *
- * An unknown topic is listed with UNKNOWN_TOPIC_OR_PARTITION and no partitions.
+ * An unknown topic is listed with UNKNOWN_TOPIC_OR_PARTITION and no partitions. `controllerId` is
+ * the broker id of the cluster's controller, -1 when there is none.
  */
+
+/** The `controllerId` of a cluster without a controller (and what an absent field encodes as). */
+export const NO_CONTROLLER_ID = -1;
 
 export interface MetadataRequest {
   readonly allTopics: boolean;
@@ -45,6 +49,8 @@ export interface TopicMetadata {
 
 export interface MetadataResponse extends FullResponse {
   readonly brokers: readonly BrokerMetadata[];
+  /** The controller's broker id, NO_CONTROLLER_ID (-1) for none. Always present when decoded. */
+  readonly controllerId?: number;
   readonly topics: readonly TopicMetadata[];
 }
 
@@ -70,6 +76,7 @@ export function decodeMetadataRequest(body: Uint8Array): MetadataRequest {
 export function encodeMetadataResponse(response: OrHeaderOnly<MetadataResponse>): Uint8Array {
   return encodeResponse<MetadataResponse>(response, (writer, full) => {
     writer.array(full.brokers, writeBroker);
+    writer.i32(full.controllerId ?? NO_CONTROLLER_ID);
     writer.array(full.topics, writeTopicMetadata);
   });
 }
@@ -79,6 +86,7 @@ export function decodeMetadataResponse(body: Uint8Array): OrHeaderOnly<MetadataR
     headerOnly: false,
     ...header,
     brokers: reader.array('brokers', BROKER_BYTES_MIN, readBroker),
+    controllerId: reader.i32('controllerId'),
     topics: reader.array('topics', TOPIC_METADATA_BYTES_MIN, readTopicMetadata),
   }));
 }

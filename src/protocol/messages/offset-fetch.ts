@@ -4,7 +4,7 @@ import { WIRE_BYTES } from '../wire-types.js';
 import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } from './response-header.js';
 
 /**
- * 12 OffsetFetch (docs/protocol.md: *planned*, no body layout given there), apiVersion 1.
+ * 12 OffsetFetch (docs/protocol.md: *planned*, no body layout given there), apiVersion 2 (layout unchanged since 1).
  * The layout this codec defines, after Kafka's OffsetFetch:
  *
  *   request  = group string | partitions array<offsetFetchPartition>

@@ -4,7 +4,7 @@ import { WIRE_BYTES } from '../wire-types.js';
 import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } from './response-header.js';
 
 /**
- * 4 Produce (docs/protocol.md), apiVersion 1:
+ * 4 Produce (docs/protocol.md), apiVersion 2 (layout unchanged since 1):
  *
  *   request  = acks i8 | timeoutMs i32 | topics array<produceTopic>
  *   produceTopic     = name string | partitions array<producePartition>

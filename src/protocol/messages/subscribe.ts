@@ -4,7 +4,7 @@ import { WIRE_BYTES } from '../wire-types.js';
 import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } from './response-header.js';
 
 /**
- * 6 Subscribe and its push (docs/protocol.md), apiVersion 1:
+ * 6 Subscribe and its push (docs/protocol.md), apiVersion 2 (layout unchanged since 1):
  *
  *   Subscribe request  = topic string | partition i32 | offset i64 | creditBytes u32
  *   Subscribe response = responseHeader | subscriptionId u32 | highWatermark i64

@@ -3,7 +3,7 @@ import { encodeBody } from '../byte-writer.js';
 import { readResponseHeader, writeResponseHeader, type ResponseHeader } from './response-header.js';
 
 /**
- * 8 Unsubscribe (docs/protocol.md), apiVersion 1:
+ * 8 Unsubscribe (docs/protocol.md), apiVersion 2 (layout unchanged since 1):
  *
  *   Unsubscribe request  = subscriptionId u32
  *   Unsubscribe response = responseHeader

@@ -4,7 +4,7 @@ import { SluiceClientError } from '../../../src/client/errors.js';
 import type { CloseEventLike, ErrorEventLike, MessageEventLike, WebSocketLike } from '../../../src/client/transport.js';
 import { SluiceError } from '../../../src/errors/index.js';
 import {
-  API_VERSION, ApiKey, FrameKind, REQUEST_DECODERS, RESPONSE_ENCODERS, decodeFrame, encodeFrame, encodeSubscribePush,
+  API_VERSION, ApiKey, FrameKind, PROTOCOL_VERSION, REQUEST_DECODERS, RESPONSE_ENCODERS, decodeFrame, encodeFrame, encodeSubscribePush,
   type ResponseByApiKey,
 } from '../../../src/protocol/index.js';
 
@@ -64,7 +64,7 @@ async function connected(limits: { maxInFlight?: number; maxFrameBytes?: number;
   await Promise.resolve();
   expect(socket.header(0).apiKey).toBe(ApiKey.Handshake);
   socket.respond(0, ApiKey.Handshake, {
-    ...OK, protocolVersion: 1, brokerId: 7, maxFrameBytes: limits.maxFrameBytes ?? 1 << 20,
+    ...OK, protocolVersion: PROTOCOL_VERSION, brokerId: 7, maxFrameBytes: limits.maxFrameBytes ?? 1 << 20,
     maxInFlightRequestsPerConnection: limits.maxInFlight ?? 256, creditBytesMax: 1 << 24,
   });
   return { connection: await connecting, socket };
@@ -130,7 +130,7 @@ describe('a client connection', () => {
       },
     });
     socket.respond(1, ApiKey.Subscribe, { ...OK, subscriptionId: 42, highWatermark: 3 });
-    socket.emit('message', { data: encodeFrame({ kind: FrameKind.push, apiKey: ApiKey.Subscribe, apiVersion: 1, correlationId: 42 },
+    socket.emit('message', { data: encodeFrame({ kind: FrameKind.push, apiKey: ApiKey.Subscribe, apiVersion: API_VERSION, correlationId: 42 },
       encodeSubscribePush({ errorCode: 0, highWatermark: 3, nextOffset: 3, records: new Uint8Array(0) })) });
     expect(pushes).toEqual([3]);
     await expect(subscribed).resolves.toMatchObject({ subscriptionId: 42 });
@@ -175,7 +175,7 @@ describe('a client connection', () => {
   it('closes with protocol-violation on a response nobody asked for', async () => {
     const { connection, socket } = await connected();
     const pending = connection.request(ApiKey.Metadata, { allTopics: true, topics: [] });
-    socket.emit('message', { data: encodeFrame({ kind: FrameKind.response, apiKey: ApiKey.Metadata, apiVersion: 1, correlationId: 999 }, new Uint8Array(0)) });
+    socket.emit('message', { data: encodeFrame({ kind: FrameKind.response, apiKey: ApiKey.Metadata, apiVersion: API_VERSION, correlationId: 999 }, new Uint8Array(0)) });
     await expect(pending).rejects.toSatisfy((error) => error instanceof SluiceClientError && error.reason === 'protocol-violation');
     expect(connection.isOpen).toBe(false);
   });

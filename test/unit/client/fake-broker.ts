@@ -1,7 +1,7 @@
 import type { CloseEventLike, ErrorEventLike, MessageEventLike, WebSocketFactory, WebSocketLike } from '../../../src/client/transport.js';
 import { ERROR_CODES, type ErrorName } from '../../../src/errors/index.js';
 import {
-  API_VERSION, ApiKey, FrameKind, REQUEST_DECODERS, RESPONSE_ENCODERS, decodeFrame, encodeFrame, encodeSubscribePush,
+  API_VERSION, ApiKey, FrameKind, PROTOCOL_VERSION, REQUEST_DECODERS, RESPONSE_ENCODERS, decodeFrame, encodeFrame, encodeSubscribePush,
   type RequestByApiKey, type ResponseByApiKey, type SubscribePush,
 } from '../../../src/protocol/index.js';
 import { decodeBatchHeader, type RecordBatchHeader } from '../../../src/record/index.js';
@@ -77,7 +77,7 @@ export class FakeBroker {
   constructor(readonly brokerId = 0) {}
 
   readonly handlers: Handlers = {
-    [ApiKey.Handshake]: () => ({ ...OK, protocolVersion: 1, brokerId: this.brokerId, maxFrameBytes: 8 << 20, maxInFlightRequestsPerConnection: 16, creditBytesMax: 16 << 20 }),
+    [ApiKey.Handshake]: () => ({ ...OK, protocolVersion: PROTOCOL_VERSION, brokerId: this.brokerId, maxFrameBytes: 8 << 20, maxInFlightRequestsPerConnection: 16, creditBytesMax: 16 << 20 }),
     [ApiKey.Metadata]: (request) => ({
       ...OK, brokers: [{ brokerId: 0, host: 'fake', port: 1 }],
       topics: request.topics.map((name) => {

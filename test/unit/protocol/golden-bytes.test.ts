@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ApiKey, decodeFrame, decodeFrameHeader, decodeHandshakeRequest, decodeProduceRequest, decodeProduceResponse,
-  encodeFrame, encodeHandshakeRequest, encodeProduceRequest, encodeProduceResponse, FrameKind,
+  ApiKey, API_VERSION, decodeFetchRequest, decodeFrame, decodeFrameHeader, decodeHandshakeRequest, decodeMetadataResponse,
+  decodeOffsetForLeaderEpochRequest, decodeOffsetForLeaderEpochResponse, decodeProduceRequest, decodeProduceResponse,
+  encodeFetchRequest, encodeFrame, encodeHandshakeRequest, encodeMetadataResponse, encodeOffsetForLeaderEpochRequest,
+  encodeOffsetForLeaderEpochResponse, encodeProduceRequest, encodeProduceResponse, FrameKind, PROTOCOL_VERSION,
 } from '../../../src/protocol/index.js';
 
 /**
@@ -93,5 +95,88 @@ describe('golden bytes', () => {
     };
     expect(hex(encodeProduceResponse(response))).toBe(hex(golden));
     expect(decodeProduceResponse(golden)).toEqual(response);
+  });
+
+  it('protocol version 2: every API body is apiVersion 2', () => {
+    expect(PROTOCOL_VERSION).toBe(2);
+    expect(API_VERSION).toBe(2);
+    expect(ApiKey.OffsetForLeaderEpoch).toBe(13);
+  });
+
+  it('Fetch request v2: fetchPartition = topic string | partition i32 | currentLeaderEpoch i32 | fetchOffset i64 | partitionMaxBytes i32', () => {
+    // 00000002              replicaId 2 (a follower)
+    // 000001f4              maxWaitMs 500
+    // 00000001              minBytes 1
+    // 00100000              maxBytes 1 MiB
+    // 00000002              partitions: 2 elements
+    //   0001 74 00000000      topic "t", partition 0
+    //   00000005              currentLeaderEpoch 5
+    //   000000000000002a      fetchOffset 42
+    //   00010000              partitionMaxBytes 64 KiB
+    //   0001 74 00000001      topic "t", partition 1
+    //   ffffffff              currentLeaderEpoch -1: absent in the request object, "do not check"
+    //   0000000000000000      fetchOffset 0
+    //   00010000              partitionMaxBytes 64 KiB
+    const golden = fromHex(`00000002 000001f4 00000001 00100000 00000002
+      0001 74 00000000 00000005 000000000000002a 00010000
+      0001 74 00000001 ffffffff 0000000000000000 00010000`);
+    const request = {
+      replicaId: 2, maxWaitMs: 500, minBytes: 1, maxBytes: 1 << 20, partitions: [
+        { topic: 't', partition: 0, currentLeaderEpoch: 5, fetchOffset: 42, partitionMaxBytes: 1 << 16 },
+        { topic: 't', partition: 1, fetchOffset: 0, partitionMaxBytes: 1 << 16 },
+      ],
+    };
+    expect(hex(encodeFetchRequest(request))).toBe(hex(golden));
+    expect(decodeFetchRequest(golden).partitions[1]).toEqual({ ...request.partitions[1], currentLeaderEpoch: -1 });
+  });
+
+  it('Metadata response v2: controllerId i32 between brokers and topics; -1 when absent', () => {
+    // 0000 ffff                   header: errorCode 0, errorMessage null
+    // 00000001                    brokers: 1 element
+    //   00000003 0001 68 2384       brokerId 3, host "h", port 9092
+    // 00000003                    controllerId 3
+    // 00000000                    topics: none
+    const golden = fromHex('0000 ffff 00000001 00000003 0001 68 2384 00000003 00000000');
+    const response = { headerOnly: false as const, errorCode: 0, errorMessage: null, brokers: [{ brokerId: 3, host: 'h', port: 9092 }], controllerId: 3, topics: [] };
+    expect(hex(encodeMetadataResponse(response))).toBe(hex(golden));
+    expect(decodeMetadataResponse(golden)).toEqual(response);
+    const { controllerId: _, ...withoutController } = response;
+    expect(hex(encodeMetadataResponse(withoutController))).toBe(hex(fromHex('0000 ffff 00000001 00000003 0001 68 2384 ffffffff 00000000')));
+  });
+
+  it('OffsetForLeaderEpoch request and response (apiKey 13)', () => {
+    // request:
+    // 00000001              replicaId 1
+    // 00000001              partitions: 1 element
+    //   0001 74               topic "t"
+    //   00000000              partition 0
+    //   00000007              currentLeaderEpoch 7
+    //   00000004              leaderEpoch 4 (the follower's latest)
+    const request = fromHex('00000001 00000001 0001 74 00000000 00000007 00000004');
+    const requestFields = { replicaId: 1, partitions: [{ topic: 't', partition: 0, currentLeaderEpoch: 7, leaderEpoch: 4 }] };
+    expect(hex(encodeOffsetForLeaderEpochRequest(requestFields))).toBe(hex(request));
+    expect(decodeOffsetForLeaderEpochRequest(request)).toEqual(requestFields);
+    // response:
+    // 0000 ffff             header: errorCode 0, errorMessage null
+    // 00000002              partitions: 2 elements
+    //   0001 74 00000000      topic "t", partition 0
+    //   0000                  errorCode 0
+    //   00000003              leaderEpoch 3 (the largest the leader knows <= 4)
+    //   00000000000004b0      endOffset 1200
+    //   0001 74 00000001      topic "t", partition 1
+    //   004a                  errorCode 74 FENCED_LEADER_EPOCH
+    //   ffffffff              leaderEpoch -1
+    //   ffffffffffffffff      endOffset -1
+    const response = fromHex(`0000 ffff 00000002
+      0001 74 00000000 0000 00000003 00000000000004b0
+      0001 74 00000001 004a ffffffff ffffffffffffffff`);
+    const responseFields = {
+      headerOnly: false as const, errorCode: 0, errorMessage: null, partitions: [
+        { topic: 't', partition: 0, errorCode: 0, leaderEpoch: 3, endOffset: 1200 },
+        { topic: 't', partition: 1, errorCode: 74, leaderEpoch: -1, endOffset: -1 },
+      ],
+    };
+    expect(hex(encodeOffsetForLeaderEpochResponse(responseFields))).toBe(hex(response));
+    expect(decodeOffsetForLeaderEpochResponse(response)).toEqual(responseFields);
   });
 });

@@ -5,7 +5,8 @@ import {
   decodeDeleteTopicsRequest, decodeDeleteTopicsResponse, decodeFetchRequest, decodeFetchResponse, decodeFrameHeader,
   decodeHandshakeRequest, decodeInitProducerIdRequest, decodeListOffsetsRequest, decodeListOffsetsResponse,
   decodeMetadataRequest, decodeMetadataResponse, decodeOffsetCommitRequest, decodeOffsetCommitResponse,
-  decodeOffsetFetchRequest, decodeOffsetFetchResponse, decodeProduceRequest, decodeProduceResponse,
+  decodeOffsetFetchRequest, decodeOffsetFetchResponse, decodeOffsetForLeaderEpochRequest, decodeOffsetForLeaderEpochResponse,
+  decodeProduceRequest, decodeProduceResponse, encodeOffsetForLeaderEpochResponse,
   decodeSubscribePush, decodeSubscribeRequest, encodeFetchResponse, encodeFrame, encodeHandshakeRequest,
   encodeMetadataResponse, encodeOffsetFetchResponse, encodeProduceRequest, encodeSubscribePush, FrameHeaderError,
   FrameKind, FRAME_HEADER_BYTES, REQUEST_DECODERS, RESPONSE_DECODERS, type ApiKey as ApiKeyType, isApiKey,
@@ -61,7 +62,7 @@ function decodeAnyFrame(frame: Uint8Array): unknown {
 }
 
 function frameOf(kind: FrameKind, apiKey: ApiKeyType, bodyBytes: Uint8Array): Uint8Array {
-  return encodeFrame({ kind, apiKey, apiVersion: 1, correlationId: 0x0a0b0c0d }, bodyBytes);
+  return encodeFrame({ kind, apiKey, apiVersion: 2, correlationId: 0x0a0b0c0d }, bodyBytes);
 }
 
 const OK = { headerOnly: false, errorCode: 0, errorMessage: null } as const;
@@ -94,6 +95,12 @@ const TRUNCATION_FRAMES: readonly { readonly name: string; readonly frame: Uint8
     name: 'OffsetFetch response',
     frame: frameOf(FrameKind.response, ApiKey.OffsetFetch, encodeOffsetFetchResponse({
       ...OK, results: [{ topic: 'orders', partition: 0, errorCode: 0, found: true, offset: 42, metadata: 'gen 3' }],
+    })),
+  },
+  {
+    name: 'OffsetForLeaderEpoch response',
+    frame: frameOf(FrameKind.response, ApiKey.OffsetForLeaderEpoch, encodeOffsetForLeaderEpochResponse({
+      ...OK, partitions: [{ topic: 'orders', partition: 0, errorCode: 0, leaderEpoch: 3, endOffset: 1200 }, { topic: MULTIBYTE, partition: 1, errorCode: 75, leaderEpoch: -1, endOffset: -1 }],
     })),
   },
   { name: 'Subscribe push', frame: frameOf(FrameKind.push, ApiKey.Subscribe, encodeSubscribePush({ errorCode: 0, highWatermark: 3, nextOffset: 3, records: TWO_BATCHES })) },
@@ -153,18 +160,18 @@ const HUGE = 0xffff_ffff;
 const HUGE_COUNT_CASES: readonly HugeCountCase[] = [
   { name: 'Metadata request', field: 'topics', decode: decodeMetadataRequest, body: body((w) => { w.bool(false); w.u32(HUGE); }) },
   { name: 'Metadata response', field: 'brokers', decode: decodeMetadataResponse, body: body((w) => { okHeader(w); w.u32(HUGE); padding(w); }) },
-  { name: 'Metadata response', field: 'topics', decode: decodeMetadataResponse, body: body((w) => { okHeader(w); w.u32(0); w.u32(HUGE); }) },
+  { name: 'Metadata response', field: 'topics', decode: decodeMetadataResponse, body: body((w) => { okHeader(w); w.u32(0); w.i32(-1); w.u32(HUGE); }) },
   {
     name: 'Metadata response', field: 'topics[0].partitions', decode: decodeMetadataResponse,
-    body: body((w) => { okHeader(w); w.u32(0); w.u32(1); w.i16(0); w.string('t'); w.u32(HUGE); padding(w); }),
+    body: body((w) => { okHeader(w); w.u32(0); w.i32(-1); w.u32(1); w.i16(0); w.string('t'); w.u32(HUGE); padding(w); }),
   },
   {
     name: 'Metadata response', field: 'topics[0].partitions[0].replicas', decode: decodeMetadataResponse,
-    body: body((w) => { okHeader(w); w.u32(0); w.u32(1); w.i16(0); w.string('t'); w.u32(1); w.i16(0); w.i32(0); w.i32(0); w.i32(0); w.u32(HUGE); padding(w); }),
+    body: body((w) => { okHeader(w); w.u32(0); w.i32(-1); w.u32(1); w.i16(0); w.string('t'); w.u32(1); w.i16(0); w.i32(0); w.i32(0); w.i32(0); w.u32(HUGE); padding(w); }),
   },
   {
     name: 'Metadata response', field: 'topics[0].partitions[0].isr', decode: decodeMetadataResponse,
-    body: body((w) => { okHeader(w); w.u32(0); w.u32(1); w.i16(0); w.string('t'); w.u32(1); w.i16(0); w.i32(0); w.i32(0); w.i32(0); w.u32(0); w.u32(HUGE); padding(w); }),
+    body: body((w) => { okHeader(w); w.u32(0); w.i32(-1); w.u32(1); w.i16(0); w.string('t'); w.u32(1); w.i16(0); w.i32(0); w.i32(0); w.i32(0); w.u32(0); w.u32(HUGE); padding(w); }),
   },
   { name: 'CreateTopics request', field: 'topics', decode: decodeCreateTopicsRequest, body: body((w) => { w.u32(HUGE); padding(w); }) },
   { name: 'CreateTopics response', field: 'results', decode: decodeCreateTopicsResponse, body: body((w) => { okHeader(w); w.u32(HUGE); }) },
@@ -191,6 +198,8 @@ const HUGE_COUNT_CASES: readonly HugeCountCase[] = [
   { name: 'OffsetCommit response', field: 'results', decode: decodeOffsetCommitResponse, body: body((w) => { okHeader(w); w.u32(HUGE); }) },
   { name: 'OffsetFetch request', field: 'partitions', decode: decodeOffsetFetchRequest, body: body((w) => { w.string('g'); w.u32(HUGE); padding(w); }) },
   { name: 'OffsetFetch response', field: 'results', decode: decodeOffsetFetchResponse, body: body((w) => { okHeader(w); w.u32(HUGE); padding(w); }) },
+  { name: 'OffsetForLeaderEpoch request', field: 'partitions', decode: decodeOffsetForLeaderEpochRequest, body: body((w) => { w.i32(1); w.u32(HUGE); padding(w); }) },
+  { name: 'OffsetForLeaderEpoch response', field: 'partitions', decode: decodeOffsetForLeaderEpochResponse, body: body((w) => { okHeader(w); w.u32(HUGE); padding(w); }) },
 ];
 
 /** Generous: refusing a count is a multiplication and a comparison, microseconds; allocating 2^32 slots is not. */
@@ -209,8 +218,8 @@ describe('an array count of 0xFFFFFFFF', () => {
     });
   }
 
-  it('covers every array of every API (22 arrays)', () => {
-    expect(new Set(HUGE_COUNT_CASES.map((testCase) => `${testCase.name} ${testCase.field}`)).size).toBe(22);
+  it('covers every array of every API (24 arrays)', () => {
+    expect(new Set(HUGE_COUNT_CASES.map((testCase) => `${testCase.name} ${testCase.field}`)).size).toBe(24);
   });
 
   it('writing 0xFFFFFFFF over any 4 bytes of any sample body is refused or decoded, each in bounded time', () => {

@@ -83,7 +83,7 @@ describe('header-only responses', () => {
 
   it('answers an unknown apiKey with its own apiKey and correlationId echoed', () => {
     const frame = encodeErrorResponse(200, 0xffff_ffff, 'INVALID_REQUEST', null);
-    expect(Array.from(frame)).toEqual([2, 200, 0, 1, 0xff, 0xff, 0xff, 0xff, 0, 42, 0xff, 0xff]);
+    expect(Array.from(frame)).toEqual([2, 200, 0, API_VERSION, 0xff, 0xff, 0xff, 0xff, 0, 42, 0xff, 0xff]);
   });
 
   it('refuses a header-only body whose errorCode is 0: success must carry every field', () => {

@@ -12,6 +12,8 @@ import {
   decodeHandshakeRequest, decodeHandshakeResponse, decodeInitProducerIdRequest, decodeInitProducerIdResponse,
   decodeListOffsetsRequest, decodeListOffsetsResponse, decodeMetadataRequest, decodeMetadataResponse,
   decodeOffsetCommitRequest, decodeOffsetCommitResponse, decodeOffsetFetchRequest, decodeOffsetFetchResponse,
+  decodeOffsetForLeaderEpochRequest, decodeOffsetForLeaderEpochResponse, encodeOffsetForLeaderEpochRequest,
+  encodeOffsetForLeaderEpochResponse, type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse,
   decodeProduceRequest, decodeProduceResponse, decodeSubscribePush, decodeSubscribeRequest, decodeSubscribeResponse,
   decodeUnsubscribeRequest, decodeUnsubscribeResponse, encodeCreateTopicsRequest, encodeCreateTopicsResponse,
   encodeCreditRequest, encodeCreditResponse, encodeDeleteTopicsRequest, encodeDeleteTopicsResponse,
@@ -123,10 +125,11 @@ const metadataRequests: MetadataRequest[] = [
   { allTopics: false, topics: ['', '', ''] },
 ];
 const metadataResponses: OrHeaderOnly<MetadataResponse>[] = [
-  { ...OK, brokers: [], topics: [] },
+  { ...OK, brokers: [], controllerId: -1, topics: [] },
   {
     ...OK,
     brokers: [{ brokerId: 0, host: 'localhost', port: 9092 }, { brokerId: I32_MAX, host: '', port: 0xffff }],
+    controllerId: I32_MAX,
     topics: [
       {
         errorCode: 0, name: 'orders', partitions: [
@@ -139,7 +142,7 @@ const metadataResponses: OrHeaderOnly<MetadataResponse>[] = [
     ],
   },
   INVALID,
-  { ...OK, brokers: [{ brokerId: 0, host: '', port: 0 }], topics: [{ errorCode: 0, name: '', partitions: [MINIMAL_PARTITION, MINIMAL_PARTITION] }] },
+  { ...OK, brokers: [{ brokerId: 0, host: '', port: 0 }], controllerId: I32_MIN, topics: [{ errorCode: 0, name: '', partitions: [MINIMAL_PARTITION, MINIMAL_PARTITION] }] },
 ];
 
 const createTopicsRequests: CreateTopicsRequest[] = [
@@ -195,15 +198,15 @@ const produceResponses: OrHeaderOnly<ProduceResponse>[] = [
 ];
 
 const fetchRequests: FetchRequest[] = [
-  { replicaId: -1, maxWaitMs: 500, minBytes: 1, maxBytes: 1 << 20, partitions: [{ topic: 'orders', partition: 0, fetchOffset: 42, partitionMaxBytes: 1 << 20 }] },
+  { replicaId: -1, maxWaitMs: 500, minBytes: 1, maxBytes: 1 << 20, partitions: [{ topic: 'orders', partition: 0, currentLeaderEpoch: -1, fetchOffset: 42, partitionMaxBytes: 1 << 20 }] },
   { replicaId: I32_MAX, maxWaitMs: I32_MIN, minBytes: I32_MAX, maxBytes: I32_MIN, partitions: [] },
   {
     replicaId: 2, maxWaitMs: 0, minBytes: 0, maxBytes: 0, partitions: [
-      { topic: '', partition: I32_MIN, fetchOffset: I64_MIN, partitionMaxBytes: I32_MIN },
-      { topic: MULTIBYTE, partition: I32_MAX, fetchOffset: I64_MAX, partitionMaxBytes: I32_MAX },
+      { topic: '', partition: I32_MIN, currentLeaderEpoch: I32_MIN, fetchOffset: I64_MIN, partitionMaxBytes: I32_MIN },
+      { topic: MULTIBYTE, partition: I32_MAX, currentLeaderEpoch: I32_MAX, fetchOffset: I64_MAX, partitionMaxBytes: I32_MAX },
     ],
   },
-  { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 0, partitions: [{ topic: '', partition: 0, fetchOffset: 0, partitionMaxBytes: 0 }] },
+  { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 0, partitions: [{ topic: '', partition: 0, currentLeaderEpoch: 0, fetchOffset: 0, partitionMaxBytes: 0 }] },
 ];
 const fetchResponses: OrHeaderOnly<FetchResponse>[] = [
   { ...OK, partitions: [] },
@@ -326,7 +329,32 @@ const offsetFetchResponses: OrHeaderOnly<OffsetFetchResponse>[] = [
   { ...OK, results: [{ topic: '', partition: 0, errorCode: 0, found: false, offset: 0, metadata: null }] },
 ];
 
-/** Every request, response and push body codec of protocol version 1. */
+const offsetForLeaderEpochRequests: OffsetForLeaderEpochRequest[] = [
+  { replicaId: 2, partitions: [{ topic: 'orders', partition: 0, currentLeaderEpoch: 5, leaderEpoch: 4 }] },
+  { replicaId: -1, partitions: [] },
+  {
+    replicaId: I32_MIN, partitions: [
+      { topic: MULTIBYTE, partition: I32_MAX, currentLeaderEpoch: -1, leaderEpoch: I32_MAX },
+      { topic: LONGEST_ASCII, partition: I32_MIN, currentLeaderEpoch: I32_MIN, leaderEpoch: I32_MIN },
+    ],
+  },
+  { replicaId: 0, partitions: [{ topic: '', partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 }, { topic: '', partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 }] },
+];
+const offsetForLeaderEpochResponses: OrHeaderOnly<OffsetForLeaderEpochResponse>[] = [
+  { ...OK, partitions: [] },
+  {
+    ...OK, partitions: [
+      { topic: 'orders', partition: 0, errorCode: 0, leaderEpoch: 4, endOffset: 1200 },
+      { topic: 'orders', partition: 1, errorCode: 74, leaderEpoch: -1, endOffset: -1 },
+      { topic: MULTIBYTE, partition: I32_MAX, errorCode: I16_MIN, leaderEpoch: I32_MAX, endOffset: I64_MAX },
+      { topic: '', partition: I32_MIN, errorCode: I16_MAX, leaderEpoch: I32_MIN, endOffset: I64_MIN },
+    ],
+  },
+  INVALID,
+  { ...OK, partitions: [{ topic: '', partition: 0, errorCode: 0, leaderEpoch: 0, endOffset: 0 }] },
+];
+
+/** Every request, response and push body codec of protocol version 2. */
 export const CODECS: readonly Codec[] = [
   codec(ApiKey.Handshake, 'request', encodeHandshakeRequest, decodeHandshakeRequest, handshakeRequests),
   codec(ApiKey.Handshake, 'response', encodeHandshakeResponse, decodeHandshakeResponse, handshakeResponses),
@@ -355,4 +383,6 @@ export const CODECS: readonly Codec[] = [
   codec(ApiKey.OffsetCommit, 'response', encodeOffsetCommitResponse, decodeOffsetCommitResponse, offsetCommitResponses),
   codec(ApiKey.OffsetFetch, 'request', encodeOffsetFetchRequest, decodeOffsetFetchRequest, offsetFetchRequests),
   codec(ApiKey.OffsetFetch, 'response', encodeOffsetFetchResponse, decodeOffsetFetchResponse, offsetFetchResponses),
+  codec(ApiKey.OffsetForLeaderEpoch, 'request', encodeOffsetForLeaderEpochRequest, decodeOffsetForLeaderEpochRequest, offsetForLeaderEpochRequests),
+  codec(ApiKey.OffsetForLeaderEpoch, 'response', encodeOffsetForLeaderEpochResponse, decodeOffsetForLeaderEpochResponse, offsetForLeaderEpochResponses),
 ];

@@ -103,7 +103,9 @@ describe('rolling segments', () => {
       expect((await stat(join(dir, `${prefix(base)}.index`))).size).toBeGreaterThan(0);
       expect((await stat(join(dir, `${prefix(base)}.timeindex`))).size % 12).toBe(0);
     }
-    expect(names.size).toBe(bases.length * 3);
+    // ... and the partition's leader-epoch-checkpoint.
+    expect(names.has('leader-epoch-checkpoint')).toBe(true);
+    expect(names.size).toBe(bases.length * 3 + 1);
   });
 
   it('rolls once segmentMs has passed on the injected clock since the segment took its first batch', async () => {
