@@ -53,7 +53,7 @@ export async function fetchPartitions(inputs: readonly FetchPartitionInput[], bo
   if (bounds.maxWaitMs === 0 || totalBytes(first) >= bounds.minBytes || first.some((output) => output.errorName !== null)) return first;
   // Nothing is held while waiting for data: a long poll must not block its connection's other reads.
   budget.releaseAll();
-  await waitForData(inputs, bounds.maxWaitMs, lookup);
+  await waitForData(inputs, bounds.maxWaitMs, bounds.isReplica, lookup);
   await budget.reserve(reserveBytes);
   return readAll(inputs, bounds, lookup);
 }
@@ -94,8 +94,9 @@ async function readOne(input: FetchPartitionInput, isReplica: boolean, budgetByt
   }
 }
 
-// Resolves on the first high-watermark advance of any fetched partition, or after maxWaitMs.
-function waitForData(inputs: readonly FetchPartitionInput[], maxWaitMs: number, lookup: LogLookup): Promise<void> {
+// Resolves on the first advance of any fetched partition — its log end for a follower, its high
+// watermark for a consumer — or after maxWaitMs.
+function waitForData(inputs: readonly FetchPartitionInput[], maxWaitMs: number, isReplica: boolean, lookup: LogLookup): Promise<void> {
   return new Promise((resolve) => {
     const stops: Array<() => void> = [];
     const done = (): void => {
@@ -106,7 +107,8 @@ function waitForData(inputs: readonly FetchPartitionInput[], maxWaitMs: number, 
     const timer = setTimeout(done, maxWaitMs);
     for (const input of inputs) {
       try {
-        stops.push(lookup(input.topic, input.partition).watchHighWatermark(done));
+        const log = lookup(input.topic, input.partition);
+        stops.push(isReplica ? log.watchLogEnd(done) : log.watchHighWatermark(done));
       } catch {
         // An unknown partition has nothing to wait for; the second read reports it.
       }

@@ -12,6 +12,10 @@ export interface MetricsSources {
   readonly connectionCount: () => number;
   /** Every open partition log, keyed `<topic>-<partition>` (LogManager.partitions). */
   readonly logs: () => ReadonlyMap<string, PartitionLog>;
+  /** Partitions this broker leads whose ISR is smaller than their replica set. */
+  readonly underReplicatedPartitions?: () => number;
+  /** Leader changes this broker made as controller, over all its terms (failover and rebalancing). */
+  readonly leaderElections?: () => number;
 }
 
 /** How the metrics are built. */
@@ -42,6 +46,7 @@ export class BrokerMetrics {
   private readonly fsyncSeconds: Histogram;
   private readonly appendsPerFsync: Histogram;
   private readonly fsyncBytes: Counter;
+  private readonly isrChanges: Counter<'kind'>;
 
   constructor(options: BrokerMetricsOptions) {
     const registers = [this.registry];
@@ -54,6 +59,15 @@ export class BrokerMetrics {
     this.appendsPerFsync = new Histogram({ name: 'sluice_appends_per_fsync', help: 'Record batches made durable by one group-commit fsync', buckets: APPENDS_PER_FSYNC_BUCKETS, registers });
     this.fsyncBytes = new Counter({ name: 'sluice_fsync_bytes_total', help: 'Bytes made durable by group-commit fsyncs', registers });
     const metrics = this;
+    this.isrChanges = new Counter({ name: 'sluice_isr_changes_total', help: 'ISR changes this broker wrote as leader: shrink (a follower lagged past replicaLagTimeMaxMs) or expand (it caught up)', labelNames: ['kind'], registers });
+    new Counter({
+      name: 'sluice_leader_elections_total', help: 'Leader changes this broker wrote as controller (failover or preferred-leader rebalancing)', registers,
+      collect(this: Counter) { this.reset(); this.inc(metrics.sources?.leaderElections?.() ?? 0); },
+    });
+    new Gauge({
+      name: 'sluice_under_replicated_partitions', help: 'Partitions this broker leads whose ISR is smaller than their replica set', registers,
+      collect(this: Gauge) { this.set(metrics.sources?.underReplicatedPartitions?.() ?? 0); },
+    });
     new Gauge({
       name: 'sluice_websocket_connections', help: 'Open WebSocket client connections', registers,
       collect(this: Gauge) { this.set(metrics.sources?.connectionCount() ?? 0); },
@@ -92,6 +106,11 @@ export class BrokerMetrics {
   /** A read returned `bytes` of batches. */
   fetched(transport: Transport, bytes: number): void {
     if (bytes > 0) this.fetchBytes.inc({ transport }, bytes);
+  }
+
+  /** This broker, as leader, shrank or expanded an ISR. */
+  isrChanged(kind: 'shrink' | 'expand'): void {
+    this.isrChanges.inc({ kind });
   }
 
   /** An HTTP request was answered; `route` is its pattern (a bounded set), not its path. */

@@ -1,6 +1,7 @@
 import { SluiceError } from '../errors/sluice-error.js';
 import { LOG_OVERHEAD_BYTES, checkBatchFraming } from '../record/index.js';
-import type { PartitionLog } from '../storage/partition-log.js';
+import type { LeaderPartition } from './partition-manager.js';
+import type { LeaderAcks } from './replication/partition-leadership.js';
 
 /** Where a partition's records went. */
 export interface PartitionAppendResult {
@@ -11,11 +12,12 @@ export interface PartitionAppendResult {
 /**
  * Appends the records of one partition of a Produce request: one or more RecordBatch v2 back to
  * back. Every batch is framed and validated before any is queued, so a request whose third
- * batch is damaged writes nothing; the promise settles when all are durable.
+ * batch is damaged writes nothing; the promise settles as `acks` asks (1: durable on the
+ * leader; -1: durable on every in-sync replica).
  */
-export async function appendRecords(log: PartitionLog, records: Uint8Array, batchBytesMax: number, partitionLeaderEpoch: number): Promise<PartitionAppendResult> {
-  const results = await log.appendBatches(splitBatches(records, batchBytesMax), partitionLeaderEpoch);
-  return { baseOffset: results[0]!.baseOffset, logStartOffset: log.logStartOffset };
+export async function appendRecords(leader: LeaderPartition, records: Uint8Array, batchBytesMax: number, acks: LeaderAcks): Promise<PartitionAppendResult> {
+  const results = await leader.appendBatches(splitBatches(records, batchBytesMax), acks);
+  return { baseOffset: results[0]!.baseOffset, logStartOffset: leader.log.logStartOffset };
 }
 
 // Each batch is copied out of the frame: the log stamps offsets into the bytes it keeps, and the

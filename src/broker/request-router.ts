@@ -60,7 +60,7 @@ export class BrokerRequestRouter implements RequestRouter {
         return respond(header, ApiKey.InitProducerId, { ...OK, producerId: Number(producerId), producerEpoch: 0 });
       }
       case ApiKey.OffsetCommit: return respond(header, ApiKey.OffsetCommit, await handleOffsetCommit(context, decoded.request));
-      case ApiKey.OffsetFetch: return respond(header, ApiKey.OffsetFetch, handleOffsetFetch(context, decoded.request));
+      case ApiKey.OffsetFetch: return respond(header, ApiKey.OffsetFetch, await handleOffsetFetch(context, decoded.request));
       case ApiKey.OffsetForLeaderEpoch: return respond(header, ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch(context, decoded.request));
       case ApiKey.Subscribe: return respond(header, ApiKey.Subscribe, this.subscriptions.subscribe(context, connection, decoded.request));
       case ApiKey.Credit: return respond(header, ApiKey.Credit, this.subscriptions.credit(connection, decoded.request));

@@ -125,7 +125,8 @@ export interface MetadataStore {
   /**
    * Enters this broker in the controller election and returns at once; `callbacks` say when it
    * wins and when it stops being controller. At most one broker is controller at a time, as
-   * etcd's election guarantees. Standalone: elected at once.
+   * etcd's election guarantees. Call after `registerBroker` (etcd: the campaign uses the
+   * broker's lease). Standalone: elected at once.
    */
   campaignForController(brokerId: number, callbacks: ControllerCallbacks): Promise<void>;
 

@@ -20,17 +20,22 @@ export interface OffsetToCommit {
 /** Appends one batch to an offsets partition and resolves when it is durable. */
 export type OffsetsAppender = (partition: number, batch: Uint8Array) => Promise<void>;
 
-// Bounds one replay read; the replay loops until the high watermark.
+// Bounds one replay read; the replay loops until the log end.
 const REPLAY_READ_BYTES = 1024 * 1024;
 
 /**
- * Committed consumer offsets, as group coordinator (ARCHITECTURE.md section 5). The
- * `__consumer_offsets` partitions are authoritative; the map here is derived from them: replayed
- * at start, and updated only after a commit is durable, so a reader never sees an offset that a
- * crash could take back.
+ * Committed consumer offsets, as group coordinator (ARCHITECTURE.md section 5). A group's offsets
+ * live in one `__consumer_offsets` partition (by hash of the group id); this broker coordinates
+ * the groups of the partitions it leads. Those partitions are authoritative; the maps here are
+ * derived from them: replayed when this broker becomes their leader, dropped when it stops, and
+ * updated only after a commit is durable on every in-sync replica, so a reader never sees an
+ * offset that a crash or a failover could take back.
  */
 export class GroupOffsetStore {
-  private readonly offsets = new Map<string, OffsetValue>();
+  /** The offsets of each loaded partition; a partition absent here is not coordinated by this broker. */
+  private readonly partitions = new Map<number, Map<string, OffsetValue>>();
+  /** Bumped on every load and unload, so a replay overtaken by a newer role change is thrown away. */
+  private readonly generations = new Map<number, number>();
 
   constructor(
     private readonly partitionCount: number,
@@ -38,25 +43,47 @@ export class GroupOffsetStore {
     private readonly nowMs: () => number,
   ) {}
 
-  /** Replays one offsets partition into memory (call for each partition at start). */
-  async replay(log: PartitionLog, logger: Logger): Promise<number> {
+  /** The `__consumer_offsets` partition holding a group's offsets. */
+  partitionOf(group: string): number {
+    return offsetsPartitionFor(group, this.partitionCount);
+  }
+
+  /**
+   * Takes up one offsets partition: replays its whole log (to the log end: as new leader it holds
+   * every acknowledged commit, and what it holds beyond them will be committed by its followers).
+   * Returns the number of commits applied.
+   */
+  async load(partition: number, log: PartitionLog, logger: Logger): Promise<number> {
+    const generation = this.bump(partition);
+    this.partitions.delete(partition);
+    const offsets = new Map<string, OffsetValue>();
     let applied = 0;
-    for (let offset = log.logStartOffset; offset < log.highWatermark;) {
-      const read = await log.read(offset, REPLAY_READ_BYTES, log.highWatermark);
+    const end = log.logEndOffset;
+    for (let offset = log.logStartOffset; offset < end;) {
+      const read = await log.read(offset, REPLAY_READ_BYTES, end);
       if (read.batchCount === 0) break;
       for (const record of recordsOf(read.bytes)) {
-        if (this.apply(record.key, record.value, logger)) applied += 1;
+        if (apply(offsets, record.key, record.value, logger)) applied += 1;
       }
       offset = read.nextOffset;
     }
+    if (this.generations.get(partition) === generation) this.partitions.set(partition, offsets);
     return applied;
   }
 
-  /** Commits offsets for a group; resolves when durable (one batch, one fsync). */
+  /** Gives up one offsets partition (another broker leads it now). */
+  unload(partition: number): void {
+    this.bump(partition);
+    this.partitions.delete(partition);
+  }
+
+  /** Commits offsets for a group; resolves when durable on every in-sync replica (one batch). */
   async commit(group: string, generationId: number, offsets: readonly OffsetToCommit[]): Promise<void> {
     // Group membership (join, heartbeat, generations) is not built yet: only simple commits,
     // generation -1, are meaningful, and anything else must not be accepted silently.
     if (generationId !== -1) throw new SluiceError('ILLEGAL_GENERATION', `generation ${generationId}: this broker serves only simple commits (generation -1)`);
+    const partition = this.partitionOf(group);
+    this.coordinated(group, partition);
     if (offsets.length === 0) return;
     const commitTimestamp = this.nowMs();
     const records: Record[] = offsets.map((entry) => {
@@ -68,30 +95,44 @@ export class GroupOffsetStore {
         timestamp: commitTimestamp,
       };
     });
-    await this.append(offsetsPartitionFor(group, this.partitionCount), encodeRecordBatch({ records }));
-    for (const entry of offsets) this.offsets.set(mapKey(group, entry.topic, entry.partition), { offset: entry.offset, metadata: entry.metadata, commitTimestamp });
+    await this.append(partition, encodeRecordBatch({ records }));
+    // Leadership may have moved while the append waited: the new coordinator replays it.
+    const loaded = this.partitions.get(partition);
+    for (const entry of offsets) loaded?.set(mapKey(group, entry.topic, entry.partition), { offset: entry.offset, metadata: entry.metadata, commitTimestamp });
   }
 
-  /** The committed offset of a group's partition, or null when none was committed. */
+  /** The committed offset of a group's partition, or null when none was committed. Throws NOT_COORDINATOR elsewhere. */
   committed(group: string, topic: string, partition: number): OffsetValue | null {
-    return this.offsets.get(mapKey(group, topic, partition)) ?? null;
+    return this.coordinated(group, this.partitionOf(group)).get(mapKey(group, topic, partition)) ?? null;
   }
 
-  // A record the replay cannot read is skipped with a warning: one bad commit must not take the
-  // others down with it.
-  private apply(key: Uint8Array | null, value: Uint8Array | null, logger: Logger): boolean {
-    if (key === null) return false;
-    try {
-      const decodedKey = decodeOffsetKey(key);
-      const name = mapKey(decodedKey.group, decodedKey.topic, decodedKey.partition);
-      if (value === null) this.offsets.delete(name);
-      else this.offsets.set(name, decodeOffsetValue(value));
-      return true;
-    } catch (error) {
-      if (!(error instanceof SluiceError)) throw error;
-      logger.warn({ err: error }, 'skipping an unreadable record in __consumer_offsets');
-      return false;
-    }
+  private coordinated(group: string, partition: number): Map<string, OffsetValue> {
+    const loaded = this.partitions.get(partition);
+    if (loaded === undefined) throw new SluiceError('NOT_COORDINATOR', `group ${JSON.stringify(group)} is coordinated by the leader of ${OFFSETS_TOPIC}-${partition}`);
+    return loaded;
+  }
+
+  private bump(partition: number): number {
+    const generation = (this.generations.get(partition) ?? 0) + 1;
+    this.generations.set(partition, generation);
+    return generation;
+  }
+}
+
+// A record the replay cannot read is skipped with a warning: one bad commit must not take the
+// others down with it.
+function apply(offsets: Map<string, OffsetValue>, key: Uint8Array | null, value: Uint8Array | null, logger: Logger): boolean {
+  if (key === null) return false;
+  try {
+    const decodedKey = decodeOffsetKey(key);
+    const name = mapKey(decodedKey.group, decodedKey.topic, decodedKey.partition);
+    if (value === null) offsets.delete(name);
+    else offsets.set(name, decodeOffsetValue(value));
+    return true;
+  } catch (error) {
+    if (!(error instanceof SluiceError)) throw error;
+    logger.warn({ err: error }, 'skipping an unreadable record in __consumer_offsets');
+    return false;
   }
 }
 

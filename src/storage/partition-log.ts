@@ -91,6 +91,7 @@ export class PartitionLog {
   private highWatermarkOffset: number;
   private closed = false;
   private readonly highWatermarkListeners = new Set<(highWatermark: number) => void>();
+  private readonly logEndListeners = new Set<(logEndOffset: number) => void>();
   private readonly producerState = new ProducerStateTable();
 
   private constructor(
@@ -208,6 +209,16 @@ export class PartitionLog {
   watchHighWatermark(listener: (highWatermark: number) => void): () => void {
     this.highWatermarkListeners.add(listener);
     return () => this.highWatermarkListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` whenever batches are written (before their fsync), for followers'
+   * long-polling fetches: they read to the log end, and their next fetch is what moves the high
+   * watermark, so waiting for it would deadlock. Returns the function that stops it.
+   */
+  watchLogEnd(listener: (logEndOffset: number) => void): () => void {
+    this.logEndListeners.add(listener);
+    return () => this.logEndListeners.delete(listener);
   }
 
   /**
@@ -457,6 +468,12 @@ export class PartitionLog {
       runBytes += batch.bytes.length;
     }
     await this.activeSegment.append(run, this.options.nowMs());
+    if (this.logEndListeners.size === 0) return;
+    const logEndOffset = this.activeSegment.nextOffset;
+    // Outside the group-commit step: a failing listener is its own bug, not a failed write.
+    queueMicrotask(() => {
+      for (const listener of this.logEndListeners) listener(logEndOffset);
+    });
   }
 
   // Group commit's sync step. Rolled segments were fsynced at the roll; only the active one

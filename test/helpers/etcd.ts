@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ export interface EtcdProcess {
   /** What etcd wrote to stderr (its log), for diagnosing a failure. */
   readonly output: () => string;
   /** SIGSTOP: etcd stops answering but keeps its sockets, as a hung or partitioned member. */
-  pause(): void;
+  pause(): Promise<void>;
   /** SIGCONT after `pause`. */
   resume(): void;
   /** SIGTERM, SIGKILL after `stopTimeoutMs`, then removes the data directory. */
@@ -74,7 +74,10 @@ export async function startEtcd(): Promise<EtcdProcess> {
     endpoint: clientUrl,
     pid: child.pid!,
     output: () => output,
-    pause: () => { process.kill(child.pid!, 'SIGSTOP'); },
+    pause: async () => {
+      process.kill(child.pid!, 'SIGSTOP');
+      await stoppedState(child.pid!);
+    },
     resume: () => { process.kill(child.pid!, 'SIGCONT'); },
     stop,
   };
@@ -120,4 +123,15 @@ async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<
 function once(action: () => Promise<void>): () => Promise<void> {
   let result: Promise<void> | null = null;
   return () => (result ??= action());
+}
+
+/** Waits (at most 2 s) until the kernel reports `pid` stopped: SIGSTOP is delivered asynchronously. */
+export async function stoppedState(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // The state follows the parenthesised command name: "pid (comm) T ...".
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`pid ${pid} did not stop within 2 s of SIGSTOP`);
 }

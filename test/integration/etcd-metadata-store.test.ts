@@ -384,7 +384,7 @@ describe('producer ids and isolation', () => {
 
   it('fails with a retriable REQUEST_TIMED_OUT while etcd does not answer', async () => {
     const store = await openStore({ requestTimeoutMs: 300 });
-    etcd.pause();
+    await etcd.pause();
     try {
       const error = await store.listTopics().then(() => null, (caught: unknown) => caught);
       expect(error).toBeInstanceOf(SluiceError);

@@ -16,6 +16,8 @@ export interface HandlerContext {
   readonly allocateProducerId: () => Promise<bigint>;
   /** Committed consumer offsets (the group coordinator). */
   readonly offsets: GroupOffsetStore;
+  /** Creates `__consumer_offsets` if it does not exist yet (in a cluster, at the first group request). */
+  readonly ensureOffsetsTopic: () => Promise<void>;
   /** Produce and fetch counters; absent where nobody scrapes (tests). */
   readonly metrics?: BrokerMetrics;
   readonly logger: Logger;

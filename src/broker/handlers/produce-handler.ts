@@ -1,14 +1,16 @@
 import { SluiceError } from '../../errors/sluice-error.js';
 import type { ProducePartitionResult, ProduceRequest, ProduceResponse } from '../../protocol/index.js';
 import { appendRecords } from '../produce-path.js';
+import type { LeaderAcks } from '../replication/partition-leadership.js';
 import { OK, type HandlerContext } from './handler-context.js';
 
 const ACKS_ALLOWED = new Set([0, 1, -1]);
 
 /**
- * Produce: every partition is appended concurrently and answers on its own. With acks 1 or -1
- * (the same on a standalone broker: its one replica is the whole ISR) a partition's result waits
- * for its fsync; past `timeoutMs` it reports REQUEST_TIMED_OUT, though the write may still land.
+ * Produce: every partition is appended concurrently and answers on its own. With acks 1 a
+ * partition's result waits for the leader's fsync, with -1 for the high watermark to cover it
+ * (every ISR member fsynced; on a standalone broker the same thing); past `timeoutMs` it
+ * reports REQUEST_TIMED_OUT, though the write may still land.
  * With acks 0 the appends happen and no response is sent (null).
  */
 export async function handleProduce(context: HandlerContext, request: ProduceRequest): Promise<ProduceResponse | null> {
@@ -17,18 +19,18 @@ export async function handleProduce(context: HandlerContext, request: ProduceReq
   const topics = await Promise.all(request.topics.map(async (topic) => ({
     name: topic.name,
     partitions: await Promise.all(topic.partitions.map((partition) =>
-      producePartition(context, topic.name, partition.partition, partition.records, request.timeoutMs))),
+      producePartition(context, topic.name, partition.partition, partition.records, request.acks === -1 ? -1 : 1, request.timeoutMs))),
   })));
   if (request.acks === 0) return null;
   return { ...OK, topics };
 }
 
-async function producePartition(context: HandlerContext, topic: string, partition: number, records: Uint8Array, timeoutMs: number): Promise<ProducePartitionResult> {
+// acks 0 appends as acks 1 does; only the answer is left out.
+async function producePartition(context: HandlerContext, topic: string, partition: number, records: Uint8Array, acks: LeaderAcks, timeoutMs: number): Promise<ProducePartitionResult> {
   try {
     // Internal topics are written only by the broker itself (OffsetCommit for __consumer_offsets).
     if (topic.startsWith('__')) throw new SluiceError('INVALID_TOPIC_EXCEPTION', `${topic} is internal; clients cannot produce to it`);
-    const { log, leaderEpoch } = context.partitions.leader(topic, partition);
-    const appended = appendRecords(log, records, context.config.batchBytesMax, leaderEpoch);
+    const appended = appendRecords(context.partitions.leader(topic, partition), records, context.config.batchBytesMax, acks);
     const result = await withTimeout(appended, timeoutMs);
     context.metrics?.produced('ws', records);
     return { partition, errorCode: 0, baseOffset: result.baseOffset, logStartOffset: result.logStartOffset };

@@ -26,6 +26,7 @@ export async function handleFetch(context: HandlerContext, request: FetchRequest
   const frameRoomBytes = context.config.maxFrameBytes - overheadBytes;
   if (frameRoomBytes < context.config.batchBytesMax) throw new SluiceError('INVALID_REQUEST', `a fetch of ${request.partitions.length} partitions leaves no room for records in a frame`);
   const { fenced, readable, lookup } = splitByLeaderEpoch(context, request.partitions);
+  if (request.replicaId >= 0) recordFollowerProgress(context, request.replicaId, readable);
   // A fenced partition is an error its sender must act on now: no long poll then, as in Kafka.
   const maxWaitMs = fenced.size > 0 ? 0 : Math.min(Math.max(request.maxWaitMs, 0), context.config.fetchWaitMsMax);
   const read = readable.length === 0 ? [] : await readPartitions(context, request, readable, { maxWaitMs, lookup, frameRoomBytes }, budget);
@@ -33,6 +34,18 @@ export async function handleFetch(context: HandlerContext, request: FetchRequest
   // Answers in request order, the fenced ones where they were asked.
   const readInOrder = read[Symbol.iterator]();
   return { ...OK, partitions: request.partitions.map((_, index) => fenced.get(index) ?? readInOrder.next().value!) };
+}
+
+// A follower's fetch offset says how far it holds the log (fsynced): what moves the leader's high
+// watermark and ISR. Partitions this broker does not lead are answered by the read itself.
+function recordFollowerProgress(context: HandlerContext, replicaId: number, partitions: readonly FetchPartition[]): void {
+  for (const partition of partitions) {
+    try {
+      context.partitions.leader(partition.topic, partition.partition).followerFetched(replicaId, partition.fetchOffset);
+    } catch (error) {
+      if (!(error instanceof SluiceError)) throw error;
+    }
+  }
 }
 
 async function readPartitions(

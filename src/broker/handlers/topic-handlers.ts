@@ -23,9 +23,10 @@ export function handleMetadata(context: HandlerContext, request: MetadataRequest
     }));
     return { errorCode: 0, name, partitions };
   });
-  // HandlerContext knows no controller yet: a standalone broker is its own controller. With etcd
-  // the controller is elected (src/cluster); wiring its id here is the cluster work's step.
-  return { ...OK, brokers: [{ brokerId: context.brokerId, host, port }], controllerId: context.brokerId, topics };
+  // Every live broker, so that a client can reach each partition's leader; this one until it is registered.
+  const live = context.partitions.liveBrokers();
+  const brokers = live.some((broker) => broker.brokerId === context.brokerId) ? live : [...live, { brokerId: context.brokerId, host, port }];
+  return { ...OK, brokers, controllerId: context.partitions.controllerId ?? -1, topics };
 }
 
 /** CreateTopics: each topic succeeds or fails on its own. */

@@ -1,7 +1,9 @@
 import { SluiceError } from '../../errors/sluice-error.js';
 import { isInternalTopicName } from '../../cluster/topic-rules.js';
 import type { PartitionLog } from '../../storage/partition-log.js';
+import type { LeaderPartition } from '../partition-manager.js';
 import { appendRecords } from '../produce-path.js';
+import type { LeaderAcks } from '../replication/partition-leadership.js';
 import { parseJsonBody, readBoundedBody } from './bounded-body.js';
 import { describeError } from './http-error.js';
 import { assignPartitions, encodeBatches, type PartitionRecords } from './produce-batches.js';
@@ -37,7 +39,7 @@ export class RecordRoutes {
   readonly produce = async (call: RouteCall): Promise<Reply> => {
     const { context } = this;
     context.metrics.produceRequest('http');
-    parseAcks(call.query.get('acks'));
+    const acks = parseAcks(call.query.get('acks'));
     const encoding = parseValueEncoding(call.query.get('encoding'));
     const topic = call.params.topic!;
     if (isInternalTopicName(topic)) throw new SluiceError('INVALID_TOPIC_EXCEPTION', `${topic} is an internal topic; it is written only by the broker`);
@@ -47,8 +49,8 @@ export class RecordRoutes {
     const partitionCount = described.topic.partitions.length;
     this.nullKeyRequestCount = (this.nullKeyRequestCount + 1) % NULL_KEY_COUNTER_WRAP;
     const groups = assignPartitions(inputs, partitionCount, this.nullKeyRequestCount % partitionCount, context.nowMs());
-    const appends = groups.map((group) => ({ group, batches: encodeBatches(group.records, context.config.batchBytesMax), ...context.partitions.leader(topic, group.partition) }));
-    const settled = await Promise.allSettled(appends.map(({ log, batches, leaderEpoch }) => this.append(log, batches, leaderEpoch)));
+    const appends = groups.map((group) => ({ group, batches: encodeBatches(group.records, context.config.batchBytesMax), leader: context.partitions.leader(topic, group.partition) }));
+    const settled = await Promise.allSettled(appends.map(({ leader, batches }) => this.append(leader, batches, acks)));
     return placementReply(inputs.length, groups, settled);
   };
 
@@ -72,17 +74,18 @@ export class RecordRoutes {
     };
   };
 
-  private async append(log: PartitionLog, batches: Uint8Array, leaderEpoch: number): Promise<number> {
-    const { baseOffset } = await appendRecords(log, batches, this.context.config.batchBytesMax, leaderEpoch);
+  private async append(leader: LeaderPartition, batches: Uint8Array, acks: LeaderAcks): Promise<number> {
+    const { baseOffset } = await appendRecords(leader, batches, this.context.config.batchBytesMax, acks);
     this.context.metrics.produced('http', batches);
     return baseOffset;
   }
 }
 
 // The response carries offsets, which exist only once the records are durable: acks=0 cannot
-// be honoured, and 1 and all (-1) are the same on a standalone broker.
-function parseAcks(raw: string | null): void {
-  if (raw === null || raw === '1' || raw === '-1' || raw === 'all') return;
+// be honoured. 1 waits for the leader's fsync, all (-1) for every in-sync replica's.
+function parseAcks(raw: string | null): LeaderAcks {
+  if (raw === null || raw === '1') return 1;
+  if (raw === '-1' || raw === 'all') return -1;
   if (raw === '0') throw new SluiceError('INVALID_REQUIRED_ACKS', 'acks=0 is not offered over HTTP: the response carries offsets, known only once durable');
   throw new SluiceError('INVALID_REQUIRED_ACKS', `acks ${JSON.stringify(raw)}: use 1 or all`);
 }
