@@ -1,7 +1,10 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiKey } from '../../src/protocol/index.js';
+import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
+import type { TopicConfig } from '../../src/cluster/metadata-store.js';
+import { ApiKey, type MetadataResponse } from '../../src/protocol/index.js';
 import { freePort, startEtcd, stoppedState, type EtcdProcess } from './etcd.js';
-import { CliProcess } from './process.js';
+import { CliProcess, runCli } from './process.js';
 import { makeTempDir } from './storage.js';
 import { WireClient } from './wire-client.js';
 
@@ -19,9 +22,35 @@ interface BrokerSlot {
   readonly port: number;
   readonly dataDir: string;
   process: CliProcess | null;
+  /** Log lines of the earlier runs of this broker. */
+  pastLines: string[];
 }
 
 const READY_TIMEOUT_MS = 30_000;
+const ETCD_PREFIX = '/test';
+
+/** A full Metadata response (not header-only). */
+export type ClusterMetadata = Exclude<MetadataResponse, { headerOnly: true }>;
+
+/** One batch as `dump-log --json` prints it, without its position (which may differ between replicas). */
+export interface DumpedBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly recordCount: number;
+  readonly sizeBytes: number;
+  readonly partitionLeaderEpoch: number;
+  readonly producerId: string | null;
+  readonly baseSequence: number | null;
+  readonly crc: number;
+  readonly crcOk: boolean;
+}
+
+/** One record as `dump-log --records --json` prints it. */
+export interface DumpedRecord {
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: string | null;
+}
 
 /**
  * A real cluster on 127.0.0.1: one etcd and N `sluice broker --etcd` processes, each with a
@@ -41,7 +70,7 @@ export class TestCluster {
     const etcd = await startEtcd();
     const { dir, cleanup } = await makeTempDir('sluice-cluster-');
     const slots = new Map<number, BrokerSlot>();
-    for (let id = 1; id <= options.brokers; id++) slots.set(id, { id, port: await freePort(), dataDir: join(dir, `broker-${id}`), process: null });
+    for (let id = 1; id <= options.brokers; id++) slots.set(id, { id, port: await freePort(), dataDir: join(dir, `broker-${id}`), process: null, pastLines: [] });
     const cluster = new TestCluster(etcd, slots, options, cleanup);
     try {
       await Promise.all([...slots.keys()].map((id) => cluster.startBroker(id)));
@@ -101,11 +130,80 @@ export class TestCluster {
     await slot.process.waitForLog('broker started', READY_TIMEOUT_MS);
   }
 
+  /**
+   * Creates a topic straight in the cluster's metadata store, with a config (CreateTopics has no
+   * config on the wire yet); the brokers take it up from the store's watch as any other topic.
+   */
+  async createTopic(name: string, partitionCount: number, replicationFactor: number, config: Partial<TopicConfig> = {}): Promise<void> {
+    const store = await EtcdMetadataStore.open({ endpoints: [this.etcd.endpoint], prefix: ETCD_PREFIX, brokerSessionTimeoutMs: 2_000, partitionCountMax: 10_000, nowMs: () => Date.now() });
+    try {
+      await store.createTopic({ name, partitionCount, replicationFactor, config });
+    } finally {
+      await store.close();
+    }
+  }
+
+  /** Metadata of `topics` (all when null) from a running broker (`from`, or the first running one). */
+  async metadata(topics: string[] | null, from?: number): Promise<ClusterMetadata> {
+    const id = from ?? this.brokerIds.find((candidate) => this.isRunning(candidate));
+    if (id === undefined) throw new Error('no broker is running');
+    const client = await WireClient.ready(this.port(id));
+    try {
+      const response = await client.request(ApiKey.Metadata, { allTopics: topics === null, topics: topics ?? [] });
+      if (response.headerOnly) throw new Error(`metadata refused: ${response.errorCode}`);
+      return response;
+    } finally {
+      client.close();
+    }
+  }
+
+  /** Polls `probe` every 100 ms until it returns a value other than undefined; throws with `what` after `timeoutMs`. */
+  async waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = READY_TIMEOUT_MS): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown = null;
+    while (Date.now() < deadline) {
+      try {
+        const value = await probe();
+        if (value !== undefined) return value;
+      } catch (error) {
+        lastError = error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === null ? '' : ` (last error: ${String(lastError)})`}`);
+  }
+
+  /** The batches of one replica's log on disk (`dump-log --json --verify`; the broker should be stopped). */
+  async dumpBatches(id: number, topic: string, partition: number): Promise<DumpedBatch[]> {
+    const { code, stdout, stderr } = await runCli(['dump-log', '--json', '--verify', join(this.dataDir(id), `${topic}-${partition}`)]);
+    if (code !== 0) throw new Error(`dump-log of broker ${id} ${topic}-${partition} failed (${code}): ${stdout.slice(-2_000)} ${stderr}`);
+    return stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry['baseOffset'] !== undefined)
+      .map(({ baseOffset, lastOffset, recordCount, sizeBytes, partitionLeaderEpoch, producerId, baseSequence, crc, crcOk }) => ({ baseOffset, lastOffset, recordCount, sizeBytes, partitionLeaderEpoch, producerId, baseSequence, crc, crcOk }) as DumpedBatch);
+  }
+
+  /** The records of one replica's log on disk (`dump-log --records --json`; the broker should be stopped). */
+  async dumpRecords(id: number, topic: string, partition: number): Promise<DumpedRecord[]> {
+    const { code, stdout, stderr } = await runCli(['dump-log', '--json', '--verify', '--records', join(this.dataDir(id), `${topic}-${partition}`)], 120_000);
+    if (code !== 0) throw new Error(`dump-log of broker ${id} ${topic}-${partition} failed (${code}): ${stdout.slice(-2_000)} ${stderr}`);
+    return stdout.trim().split('\n').map((line) => JSON.parse(line) as { record?: DumpedRecord })
+      .filter((entry) => entry.record !== undefined).map((entry) => entry.record!);
+  }
+
+  /** Writes every broker's log lines (all runs of it) to `dir`/broker-<id>.log, for diagnosing a failure. */
+  async saveLogs(dir: string): Promise<void> {
+    for (const slot of this.slots.values()) {
+      const lines = [...slot.pastLines, ...(slot.process?.lines ?? [])];
+      await writeFile(join(dir, `broker-${slot.id}.log`), lines.join('\n'));
+    }
+  }
+
   /** SIGKILL, as a crash: nothing is flushed or closed. */
   async kill(id: number): Promise<void> {
     const slot = this.slot(id);
     if (slot.process === null) return;
     await slot.process.stop('SIGKILL');
+    slot.pastLines.push(...slot.process.lines, `--- killed (SIGKILL) ---`);
     slot.process = null;
   }
 
@@ -114,6 +212,7 @@ export class TestCluster {
     const slot = this.slot(id);
     if (slot.process === null) return;
     await slot.process.stop('SIGTERM');
+    slot.pastLines.push(...slot.process.lines, `--- stopped (SIGTERM) ---`);
     slot.process = null;
   }
 

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKey } from '../../src/protocol/index.js';
+import { encodeRecordBatch } from '../../src/record/index.js';
+import { TestCluster } from '../helpers/cluster.js';
+import { WireClient } from '../helpers/wire-client.js';
+
+// ISR under a hung follower: 3 brokers, RF 3, minInsyncReplicas 2. A follower paused past
+// replicaLagTimeMaxMs leaves the ISR and acks=all still succeeds on the other two; resumed, it
+// catches up, rejoins the ISR, and its log is then byte-identical to the leader's.
+const TOPIC = 'isr';
+const REPLICA_LAG_TIME_MAX_MS = 3_000;
+
+let cluster: TestCluster;
+
+beforeAll(async () => {
+  cluster = await TestCluster.start({ brokers: 3, brokerSessionTimeoutMs: 2_000, replicaLagTimeMaxMs: REPLICA_LAG_TIME_MAX_MS });
+}, 90_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+function batchOf(index: number): Uint8Array {
+  const records = Array.from({ length: 10 }, (_, i) => ({
+    key: new TextEncoder().encode(`k${index}-${i}`), value: new TextEncoder().encode(`value ${index}/${i} `.padEnd(80, '.')), headers: [], timestamp: Date.now(),
+  }));
+  return encodeRecordBatch({ records });
+}
+
+async function isrOf(): Promise<{ leaderId: number; leaderEpoch: number; isr: number[]; replicas: number[] }> {
+  const metadata = await cluster.metadata([TOPIC]);
+  const p = metadata.topics[0]!.partitions[0]!;
+  return { leaderId: p.leaderId, leaderEpoch: p.leaderEpoch, isr: [...p.isr].sort(), replicas: [...p.replicas] };
+}
+
+describe('ISR with a hung follower', () => {
+  it('shrinks the ISR past replicaLagTimeMaxMs, keeps acks=all working, and takes the follower back once caught up', async () => {
+    await cluster.createTopic(TOPIC, 1, 3, { minInsyncReplicas: 2 });
+    const initial = await cluster.waitFor('a leader and a full ISR', async () => {
+      const state = await isrOf();
+      return state.leaderId >= 0 && state.isr.length === 3 ? state : undefined;
+    });
+    const leaderId = initial.leaderId;
+    const follower = initial.replicas.find((id) => id !== leaderId)!;
+    const producer = await WireClient.ready(cluster.port(leaderId));
+    let index = 0;
+    const produce = async (): Promise<{ errorCode: number; baseOffset: number }> => {
+      const response = await producer.request(ApiKey.Produce, { acks: -1, timeoutMs: 10_000, topics: [{ name: TOPIC, partitions: [{ partition: 0, records: batchOf(index++) }] }] });
+      if (response.headerOnly) throw new Error(`produce refused: ${response.errorCode}`);
+      return response.topics[0]!.partitions[0]!;
+    };
+    // The leader may still be taking up its role (LEADER_NOT_AVAILABLE) when Metadata names it.
+    await cluster.waitFor('the leader to take a first acks=all produce', async () => ((await produce()).errorCode === 0 ? true : undefined));
+    for (let i = 0; i < 19; i++) expect((await produce()).errorCode).toBe(0);
+
+    // Hung follower: it keeps its sockets but fetches nothing. The leader drops it from the ISR.
+    await cluster.pause(follower);
+    const shrunk = await cluster.waitFor('the paused follower to leave the ISR', async () => {
+      const state = await isrOf();
+      return state.isr.length === 2 && !state.isr.includes(follower) ? state : undefined;
+    }, 20_000);
+    expect(shrunk.leaderId).toBe(leaderId);
+    expect(shrunk.leaderEpoch).toBe(initial.leaderEpoch);
+    // Two in-sync replicas = minInsyncReplicas: acks=all is still answered, by the two of them.
+    for (let i = 0; i < 20; i++) expect((await produce()).errorCode).toBe(0);
+
+    cluster.resume(follower);
+    // It was paused past its session too: it registers again, catches up and rejoins the ISR.
+    await cluster.waitFor('the resumed follower to rejoin the ISR', async () => {
+      const state = await isrOf();
+      return state.isr.length === 3 ? state : undefined;
+    }, 30_000);
+    for (let i = 0; i < 10; i++) expect((await produce()).errorCode).toBe(0);
+    producer.close();
+    const final = await isrOf();
+    expect(final.leaderId).toBe(leaderId);
+    expect(final.isr).toHaveLength(3);
+
+    // The acks=all answers above mean the three hold everything; compare their logs on disk.
+    for (const id of cluster.brokerIds) await cluster.stopBroker(id);
+    const leaderBatches = await cluster.dumpBatches(leaderId, TOPIC, 0);
+    expect(leaderBatches).toHaveLength(50);
+    for (const id of cluster.brokerIds) expect(await cluster.dumpBatches(id, TOPIC, 0)).toEqual(leaderBatches);
+  }, 120_000);
+});
