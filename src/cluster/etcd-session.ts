@@ -49,6 +49,10 @@ interface Campaign {
 const RETRY_DELAY_MS_MIN = 100;
 /** Attempts to write the broker key when it changes under us between two reads. */
 const REGISTER_ATTEMPTS_MAX = 3;
+/** Beyond a foreign lease's TTL, how long registration waits for it to expire (etcd expires leases up to ~1 s late). */
+const FOREIGN_LEASE_MARGIN_MS = 1_500;
+/** How often registration looks again at a broker key held under another lease. */
+const FOREIGN_LEASE_POLL_MS = 200;
 
 /** One broker's lease, registration and controller campaign; see the top of this file. */
 export class EtcdSession {
@@ -177,6 +181,10 @@ export class EtcdSession {
   private async putBroker(info: BrokerInfo, leaseId: string): Promise<void> {
     const key = this.options.keys.broker(info.brokerId);
     const put = { request_put: { key, value: encodeBroker(info), lease: leaseId } };
+    // When another lease holds the id, it may be this broker's previous run (killed, restarted
+    // within its session): wait until that lease has had a whole TTL to expire, as Kafka does
+    // since KAFKA-7165. A live holder renews its lease and is still there after the wait.
+    let foreignLeaseDeadlineMs: number | null = null;
     for (let attempt = 0; attempt < REGISTER_ATTEMPTS_MAX; attempt++) {
       const created = await etcdCall('registering the broker', () => this.options.client.kv.txn({
         compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
@@ -187,6 +195,13 @@ export class EtcdSession {
       const holder = created.responses[0]?.response_range.kvs[0];
       if (holder === undefined) continue;
       if (holder.lease !== leaseId) {
+        foreignLeaseDeadlineMs ??= performance.now() + (await this.grantedTtlMs(holder.lease)) + FOREIGN_LEASE_MARGIN_MS;
+        if (performance.now() < foreignLeaseDeadlineMs) {
+          if (attempt === 0) this.options.logger.warn({ brokerId: info.brokerId, holderLeaseId: holder.lease }, 'broker id held under another lease (an earlier run of this broker?); waiting for it to expire');
+          attempt -= 1; // waiting for the deadline is bounded by time, not by attempts
+          await new Promise((resolve) => setTimeout(resolve, FOREIGN_LEASE_POLL_MS));
+          continue;
+        }
         throw new SluiceError('INVALID_REQUEST', `broker id ${info.brokerId} is registered by another live broker (${holder.value.toString('utf8')})`);
       }
       // Ours already (registering again, say with a new port): overwrite it if it still is.
@@ -197,6 +212,18 @@ export class EtcdSession {
       if (updated.succeeded) return;
     }
     throw new SluiceError('REQUEST_TIMED_OUT', `broker key of ${info.brokerId} kept changing while registering`);
+  }
+
+  // The TTL a lease was granted with (its holder may run with another session timeout); ours if etcd cannot say.
+  private async grantedTtlMs(leaseId: string): Promise<number> {
+    try {
+      const answer = await this.options.client.leaseClient.leaseTimeToLive({ ID: leaseId });
+      const granted = Number(answer.grantedTTL);
+      if (Number.isFinite(granted) && granted > 0) return granted * 1000;
+    } catch {
+      // Fall through to our own TTL.
+    }
+    return this.options.leaseTtlS * 1000;
   }
 
   private async runCampaign(campaign: Campaign): Promise<void> {
