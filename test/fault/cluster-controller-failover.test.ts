@@ -138,4 +138,15 @@ describe('controller failover', () => {
       for (const id of cluster.brokerIds) expect(await cluster.dumpBatches(id, TOPIC, partition)).toEqual(reference);
     }
   }, 180_000);
+
+  it('restarts a SIGKILLed broker at once, while its previous run\'s session still holds its id', async () => {
+    // The previous test stopped every broker; start them again.
+    for (const id of cluster.brokerIds) if (!cluster.isRunning(id)) await cluster.startBroker(id);
+    await cluster.waitForBrokers(3);
+    await cluster.kill(2);
+    // No wait: the old lease (2 s) has not expired yet, so the id is still registered.
+    await cluster.startBroker(2);
+    await cluster.waitForBrokers(3);
+    await waitForFullIsr();
+  }, 60_000);
 });
