@@ -131,42 +131,59 @@ describe('chaos: kills, restarts and stale leaders under acks=all produce', () =
     })();
 
     // The faults.
-    const faults = { killLeader: 0, killController: 0, killOther: 0, pauseLeader: 0 };
+    const faults = { killLeader: 0, killController: 0, killOther: 0, pauseLeader: 0, pauseController: 0, pauseFollower: 0, withoutFullIsr: 0 };
     measuring = true;
     lastAckMs = Date.now();
     const chaosStartMs = Date.now();
+    let ackedAtLastFault = [...ackedPerPartition];
     try {
       for (let round = 0; round < FAULTS_MAX && Date.now() - chaosStartMs < CHAOS_MS; round++) {
         const metadata = await cluster.metadata([TOPIC]);
         const partitions = metadata.topics[0]!.partitions;
-        // The busiest partition: most acknowledged records so far.
-        const busiest = [...partitions].sort((a, b) => ackedPerPartition[b.partition]! - ackedPerPartition[a.partition]!)[0]!;
+        // The busiest partition: most records acknowledged since the previous fault.
+        const since = (partition: number): number => ackedPerPartition[partition]! - ackedAtLastFault[partition]!;
+        const busiest = [...partitions].filter((p) => p.leaderId > 0).sort((a, b) => since(b.partition) - since(a.partition))[0] ?? partitions[0]!;
+        ackedAtLastFault = [...ackedPerPartition];
         const dice = random();
-        if (dice < 0.2) {
-          const id = busiest.leaderId;
-          faults.pauseLeader += 1;
+        const controllerId = metadata.controllerId ?? -1;
+        if (dice < 0.15 && busiest.leaderId > 0) {
           // A stale leader: paused past its session, the cluster moves on; it must not acknowledge what is then lost.
-          await cluster.pause(id);
-          await sleep(SESSION_TIMEOUT_MS + 1_000 + Math.floor(random() * 2_000));
-          cluster.resume(id);
+          faults.pauseLeader += 1;
+          await pauseFor(busiest.leaderId, SESSION_TIMEOUT_MS + 1_000 + Math.floor(random() * 2_000));
+        } else if (dice < 0.22 && controllerId > 0) {
+          // A stale controller: its writes must fail their compare-and-swap.
+          faults.pauseController += 1;
+          await pauseFor(controllerId, SESSION_TIMEOUT_MS + 1_000 + Math.floor(random() * 2_000));
+        } else if (dice < 0.3) {
+          // A hung follower, shorter than its session: it leaves the ISR (lag) and comes back.
+          const follower = busiest.isr.find((id) => id !== busiest.leaderId) ?? busiest.replicas.find((id) => id !== busiest.leaderId)!;
+          faults.pauseFollower += 1;
+          await pauseFor(follower, 1_000 + Math.floor(random() * 1_000));
         } else {
           let id: number;
-          if (dice < 0.6) {
+          if (dice < 0.65 && busiest.leaderId > 0) {
             id = busiest.leaderId;
             faults.killLeader += 1;
-          } else if (dice < 0.8 && (metadata.controllerId ?? -1) > 0) {
-            id = metadata.controllerId!;
+          } else if (dice < 0.85 && controllerId > 0) {
+            id = controllerId;
             faults.killController += 1;
           } else {
             id = cluster.brokerIds[Math.floor(random() * cluster.brokerIds.length)]!;
             faults.killOther += 1;
           }
           await cluster.kill(id);
-          await sleep(500 + Math.floor(random() * 3_000));
+          await sleep(Math.floor(random() * 3_000));
           await cluster.startBroker(id);
         }
-        // One broker down at a time: wait until all are back in every ISR before the next fault.
-        await waitHealthy();
+        // One broker down at a time. Mostly the next fault waits until every ISR is full again;
+        // sometimes only until every broker is registered, so that a leader can die while the
+        // broker just restarted is still catching up (ISR of 2: elections from what is left).
+        if (random() < 0.7) {
+          await waitHealthy();
+        } else {
+          faults.withoutFullIsr += 1;
+          await cluster.waitForBrokers(3, HEALTHY_TIMEOUT_MS);
+        }
         await sleep(500 + Math.floor(random() * 1_500));
       }
     } catch (error) {
@@ -253,7 +270,7 @@ describe('chaos: kills, restarts and stale leaders under acks=all produce', () =
     expect(consumedElsewhere.slice(0, 10)).toEqual([]);
     expect(commitRegressions).toEqual([]);
     expect(acked.length).toBeGreaterThan(0);
-    expect(faults.killLeader + faults.killController + faults.killOther + faults.pauseLeader).toBeGreaterThan(0);
+    expect(faults.killLeader + faults.killController + faults.killOther + faults.pauseLeader + faults.pauseController + faults.pauseFollower).toBeGreaterThan(0);
   }, CHAOS_MS + 600_000);
 });
 
@@ -268,6 +285,13 @@ async function waitHealthy(): Promise<void> {
     }
     return true;
   }, HEALTHY_TIMEOUT_MS);
+}
+
+/** SIGSTOP a broker for `ms`, then SIGCONT. */
+async function pauseFor(id: number, ms: number): Promise<void> {
+  await cluster.pause(id);
+  await sleep(ms);
+  cluster.resume(id);
 }
 
 async function saveLogsFor(error: unknown): Promise<void> {
