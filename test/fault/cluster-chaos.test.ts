@@ -131,7 +131,7 @@ describe('chaos: kills, restarts and stale leaders under acks=all produce', () =
     })();
 
     // The faults.
-    const faults = { killLeader: 0, killController: 0, killOther: 0, pauseLeader: 0, pauseController: 0, pauseFollower: 0, withoutFullIsr: 0 };
+    const faults = { killLeader: 0, killController: 0, killOther: 0, pauseLeader: 0, pauseController: 0, pauseFollower: 0, killTwo: 0, withoutFullIsr: 0 };
     measuring = true;
     lastAckMs = Date.now();
     const chaosStartMs = Date.now();
@@ -159,6 +159,17 @@ describe('chaos: kills, restarts and stale leaders under acks=all produce', () =
           const follower = busiest.isr.find((id) => id !== busiest.leaderId) ?? busiest.replicas.find((id) => id !== busiest.leaderId)!;
           faults.pauseFollower += 1;
           await pauseFor(follower, 1_000 + Math.floor(random() * 1_000));
+        } else if (dice < 0.36 && busiest.leaderId > 0) {
+          // Two down at once: partitions whose ISR was those two have nobody to lead (minISR 2
+          // refuses the rest) until one of them is back; the controller must wait for an ISR
+          // member rather than elect the survivor.
+          const other = cluster.brokerIds.filter((id) => id !== busiest.leaderId)[Math.floor(random() * 2)]!;
+          faults.killTwo += 1;
+          await cluster.kill(busiest.leaderId);
+          await cluster.kill(other);
+          await sleep(Math.floor(random() * 3_000));
+          await cluster.startBroker(other);
+          await cluster.startBroker(busiest.leaderId);
         } else {
           let id: number;
           if (dice < 0.65 && busiest.leaderId > 0) {
@@ -175,7 +186,7 @@ describe('chaos: kills, restarts and stale leaders under acks=all produce', () =
           await sleep(Math.floor(random() * 3_000));
           await cluster.startBroker(id);
         }
-        // One broker down at a time. Mostly the next fault waits until every ISR is full again;
+        // Back to all brokers up. Mostly the next fault waits until every ISR is full again;
         // sometimes only until every broker is registered, so that a leader can die while the
         // broker just restarted is still catching up (ISR of 2: elections from what is left).
         if (random() < 0.7) {
@@ -262,7 +273,9 @@ describe('chaos: kills, restarts and stale leaders under acks=all produce', () =
       acknowledged: acked.length, verified: acked.length - lost.length, inLog: where.size, sendFailures: Object.fromEntries(sendFailures),
       consumed: consumed.size, consumedDuplicates, consumerCaughtUp, consumerError: consumerError === null ? null : String(consumerError),
       commitSamples, committed: committedSeen, replicasCompared,
+      brokerWarnings: cluster.logCounts(40),
     };
+    if (process.env['SLUICE_CHAOS_LOGS'] !== undefined) await cluster.saveLogs(process.env['SLUICE_CHAOS_LOGS']);
     console.log(JSON.stringify({ chaos: summary }));
     expect(lost.slice(0, 10)).toEqual([]);
     expect(duplicates.slice(0, 10)).toEqual([]);
@@ -270,7 +283,7 @@ describe('chaos: kills, restarts and stale leaders under acks=all produce', () =
     expect(consumedElsewhere.slice(0, 10)).toEqual([]);
     expect(commitRegressions).toEqual([]);
     expect(acked.length).toBeGreaterThan(0);
-    expect(faults.killLeader + faults.killController + faults.killOther + faults.pauseLeader + faults.pauseController + faults.pauseFollower).toBeGreaterThan(0);
+    expect(faults.killLeader + faults.killController + faults.killOther + faults.pauseLeader + faults.pauseController + faults.pauseFollower + faults.killTwo).toBeGreaterThan(0);
   }, CHAOS_MS + 600_000);
 });
 

@@ -198,6 +198,19 @@ export class TestCluster {
     }
   }
 
+  /** How many log lines at `level` or above (pino: 40 warn, 50 error) each message has, over every run of every broker. */
+  logCounts(level: number): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const slot of this.slots.values()) {
+      for (const line of [...slot.pastLines, ...(slot.process?.lines ?? [])]) {
+        if (!line.startsWith('{')) continue;
+        const parsed = JSON.parse(line) as { level?: number; msg?: string };
+        if ((parsed.level ?? 0) >= level) counts[parsed.msg ?? '?'] = (counts[parsed.msg ?? '?'] ?? 0) + 1;
+      }
+    }
+    return counts;
+  }
+
   /** SIGKILL, as a crash: nothing is flushed or closed. */
   async kill(id: number): Promise<void> {
     const slot = this.slot(id);
