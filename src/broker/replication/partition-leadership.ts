@@ -128,7 +128,7 @@ export class PartitionLeadership {
   }
 
   private highWatermarkReaches(offset: number): Promise<void> {
-    if (this.log.highWatermark >= offset) return Promise.resolve();
+    if (this.log.highWatermark >= offset && this.state.isr.length >= this.config.minInsyncReplicas) return Promise.resolve();
     if (this.stopped !== null) return Promise.reject(this.stopped);
     return new Promise((resolve, reject) => this.waiters.push({ offset, resolve, reject }));
   }
@@ -136,7 +136,10 @@ export class PartitionLeadership {
   private advanceHighWatermark(): void {
     const next = highWatermarkOf(this.log.highWatermark, this.log.flushedOffset, this.state.isr, this.deps.brokerId, this.progress);
     if (next > this.log.highWatermark) this.log.updateHighWatermark(next);
-    if (this.waiters.length === 0) return;
+    // An ISR that shrank below minInsyncReplicas while acks=all appends waited lets the high
+    // watermark pass them with fewer copies than promised: they wait (or time out) until enough
+    // replicas are back in the ISR, as Kafka's NOT_ENOUGH_REPLICAS_AFTER_APPEND check.
+    if (this.waiters.length === 0 || this.state.isr.length < this.config.minInsyncReplicas) return;
     const reached = this.log.highWatermark;
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const waiter = this.waiters[i]!;

@@ -102,6 +102,25 @@ describe('PartitionLeadership', () => {
     expect(log.highWatermark).toBe(2);
   });
 
+  it('does not acknowledge acks=all while the ISR, shrunk during the wait, is below minInsyncReplicas; does once it is back', async () => {
+    const leadership = await leadWith({ leaderId: 1, leaderEpoch: 1, replicas: [1, 2, 3], isr: [1, 2, 3] }, { minInsyncReplicas: 2, uncleanLeaderElection: false });
+    let acked = false;
+    const all = leadership.appendBatches([makeBatch('a', 2)], -1).then(() => { acked = true; });
+    await until(() => log.flushedOffset === 2);
+    // Both followers hang: the ISR shrinks to the leader alone, whose log end then is the high watermark.
+    clockMs += 6_000;
+    leadership.checkLaggingFollowers();
+    await until(() => leadership.isr.length === 1);
+    await settle();
+    // One copy is not what minInsyncReplicas 2 promises: the append is not acknowledged (it times out, or...)
+    expect(acked).toBe(false);
+    // ...is acknowledged once a follower holding it is back in the ISR.
+    leadership.followerFetched(2, 2);
+    await until(() => leadership.isr.length === 2);
+    await all;
+    expect(acked).toBe(true);
+  });
+
   it('takes a follower back into the ISR once it reaches the high watermark', async () => {
     const leadership = await leadWith({ leaderId: 1, leaderEpoch: 1, replicas: [1, 2], isr: [1] });
     await leadership.appendBatches([makeBatch('a', 5)], -1);
