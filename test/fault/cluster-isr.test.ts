@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../src/errors/index.js';
 import { ApiKey } from '../../src/protocol/index.js';
 import { encodeRecordBatch } from '../../src/record/index.js';
 import { TestCluster } from '../helpers/cluster.js';
@@ -87,6 +88,43 @@ describe('ISR with a follower hung past replicaLagTimeMaxMs but within its sessi
 
   it('the leader shrinks the ISR, acks=all goes on with two, and the follower rejoins caught up and byte-identical', async () => {
     await hungFollowerScenario();
+  }, 120_000);
+
+  it('with both followers hung, an acks=all append made before the shrink is not acknowledged on one copy; later ones are refused', async () => {
+    const topic = 'isr-both';
+    // The test before stopped the brokers to read their logs.
+    for (const id of cluster.brokerIds) if (!cluster.isRunning(id)) await cluster.startBroker(id);
+    await cluster.waitForBrokers(3);
+    await cluster.createTopic(topic, 1, 3, { minInsyncReplicas: 2 });
+    const state = await cluster.waitFor('a leader and a full ISR', async () => {
+      const p = (await cluster.metadata([topic])).topics[0]?.partitions[0];
+      return p !== undefined && p.leaderId >= 0 && p.isr.length === 3 ? p : undefined;
+    });
+    const followers = state.replicas.filter((id) => id !== state.leaderId);
+    const client = await WireClient.ready(cluster.port(state.leaderId));
+    const produce = async (index: number, timeoutMs: number): Promise<number> => {
+      const response = await client.request(ApiKey.Produce, { acks: -1, timeoutMs, topics: [{ name: topic, partitions: [{ partition: 0, records: batchOf(index) }] }] }, timeoutMs + 10_000);
+      if (response.headerOnly) throw new Error(`produce refused: ${response.errorCode}`);
+      return response.topics[0]!.partitions[0]!.errorCode;
+    };
+    await cluster.waitFor('a first acks=all produce', async () => ((await produce(0, 10_000)) === 0 ? true : undefined));
+    for (const id of followers) await cluster.pause(id);
+    // Written while the ISR is still full; the ISR then shrinks to the leader alone (lag rule).
+    const pending = produce(1, 3 * REPLICA_LAG_TIME_MAX_MS);
+    await cluster.waitFor('the ISR to shrink to the leader', async () => {
+      const p = (await cluster.metadata([topic], state.leaderId)).topics[0]!.partitions[0]!;
+      return p.isr.length === 1 ? true : undefined;
+    }, 20_000);
+    // One copy is below minInsyncReplicas 2: no success; it times out (written, outcome unknown).
+    expect(await pending).toBe(ERROR_CODES.REQUEST_TIMED_OUT.code);
+    expect(await produce(2, 5_000)).toBe(ERROR_CODES.NOT_ENOUGH_REPLICAS.code);
+    for (const id of followers) cluster.resume(id);
+    await cluster.waitFor('the followers to rejoin the ISR', async () => {
+      const p = (await cluster.metadata([topic], state.leaderId)).topics[0]!.partitions[0]!;
+      return p.isr.length === 3 ? true : undefined;
+    }, 30_000);
+    expect(await produce(3, 10_000)).toBe(0);
+    client.close();
   }, 120_000);
 });
 
