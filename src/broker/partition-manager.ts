@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BrokerInfo, CreateTopicRequest, MetadataEvent, MetadataStore, TopicMetadata } from '../cluster/metadata-store.js';
+import type { BrokerInfo, CreateTopicRequest, MetadataEvent, MetadataStore, PartitionState, TopicMetadata, Versioned } from '../cluster/metadata-store.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
@@ -47,6 +47,8 @@ export class PartitionManager {
   private stopWatching: (() => void) | null = null;
   private lagTimer: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
+  /** True while start() takes up the roles found in the store (see inheritedLeadership). */
+  private starting = true;
 
   private constructor(
     private readonly logs: LogManager,
@@ -63,6 +65,8 @@ export class PartitionManager {
     await manager.refreshBrokers();
     manager.controller = await metadata.controllerId();
     for (const topic of await metadata.listTopics()) await manager.adopt(topic);
+    await manager.settled();
+    manager.starting = false;
     manager.warnAboutOrphans();
     const checkEveryMs = Math.max(10, Math.floor(replication.replicaLagTimeMaxMs / 2));
     manager.lagTimer = setInterval(() => {
@@ -191,7 +195,7 @@ export class PartitionManager {
 
   private async takeRole(topic: TopicMetadata, partition: number): Promise<void> {
     if (this.stopped) return;
-    const current = await this.metadata.getPartitionState(topic.name, partition);
+    const current = this.starting ? await this.inheritedLeadership(topic.name, partition) : await this.metadata.getPartitionState(topic.name, partition);
     const log = this.logs.log(topic.name, partition);
     if (current === null || log === undefined || !current.value.replicas.includes(this.brokerId)) return this.leaveRoles(topic.name, partition);
     const state = current.value;
@@ -222,6 +226,30 @@ export class PartitionManager {
     this.fetcherFor(leaderInfo).add(topic.name, partition, log, state.leaderEpoch);
     this.following.set(partitionKey, { leaderId: state.leaderId, leaderEpoch: state.leaderEpoch });
     this.logger.info({ topic: topic.name, partition, leader: state.leaderId, leaderEpoch: state.leaderEpoch, logEndOffset: log.logEndOffset }, 'following');
+  }
+
+  /**
+   * The partition's state, read at startup. A leadership found then was granted to this broker's
+   * previous run, which may have lost its unflushed tail (a crash): followers can hold records of
+   * that epoch this log no longer has, and leading on at the same epoch would write other records
+   * at those offsets under the same epoch, a divergence the followers' epoch check cannot see.
+   * So the leader moves itself to the next epoch first (Kafka bumps the epoch when a leader
+   * restarts), by compare-and-swap: a concurrent write by the controller wins and is re-read.
+   */
+  private async inheritedLeadership(topic: string, partition: number): Promise<Versioned<PartitionState> | null> {
+    for (let attempt = 0; attempt < INHERITED_EPOCH_ATTEMPTS_MAX; attempt++) {
+      const current = await this.metadata.getPartitionState(topic, partition);
+      // A single replica has no follower to diverge from.
+      if (current === null || current.value.leaderId !== this.brokerId || current.value.replicas.length < 2) return current;
+      const bumped: PartitionState = { ...current.value, leaderEpoch: current.value.leaderEpoch + 1 };
+      const version = await this.metadata.compareAndSetPartitionState(topic, partition, current.version, bumped);
+      if (version !== null) {
+        this.logger.info({ topic, partition, from: current.value.leaderEpoch, to: bumped.leaderEpoch }, 'led by this broker before it restarted; leading at the next epoch');
+        return { value: bumped, version };
+      }
+    }
+    this.logger.warn({ topic, partition }, 'could not move an inherited leadership to the next epoch; taking the role as the store has it');
+    return this.metadata.getPartitionState(topic, partition);
   }
 
   // Ends whatever role this broker has for a partition: leadership (waiting acks=all appends fail
@@ -305,6 +333,9 @@ export class PartitionManager {
     }
   }
 }
+
+/** Compare-and-swap attempts to move an inherited leadership to the next epoch at startup. */
+const INHERITED_EPOCH_ATTEMPTS_MAX = 5;
 
 function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;

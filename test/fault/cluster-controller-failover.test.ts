@@ -139,14 +139,25 @@ describe('controller failover', () => {
     }
   }, 180_000);
 
-  it('restarts a SIGKILLed broker at once, while its previous run\'s session still holds its id', async () => {
+  it('restarts a SIGKILLed leader at once, while its previous run\'s session still holds its id, and it never leads again at its old epoch', async () => {
     // The previous test stopped every broker; start them again.
     for (const id of cluster.brokerIds) if (!cluster.isRunning(id)) await cluster.startBroker(id);
     await cluster.waitForBrokers(3);
-    await cluster.kill(2);
-    // No wait: the old lease (2 s) has not expired yet, so the id is still registered.
-    await cluster.startBroker(2);
+    const before = await waitForFullIsr();
+    const { leaderId, leaderEpoch, partition } = before[0]!;
+    await cluster.kill(leaderId);
+    // No wait: the old lease (2 s) has not expired yet, so the id is still registered and the
+    // store still names the killed broker leader at its epoch.
+    await cluster.startBroker(leaderId);
     await cluster.waitForBrokers(3);
-    await waitForFullIsr();
+    const after = await waitForFullIsr();
+    expect(after[0]!.leaderEpoch).toBeGreaterThan(leaderEpoch);
+    // Its previous run may have lost an unflushed tail that followers hold: leading again at the
+    // same epoch would let other records take those offsets under that epoch unseen.
+    const ledAt = cluster.process(leaderId).lines.filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg?: string; topic?: string; partition?: number; leaderEpoch?: number })
+      .filter((entry) => entry.msg === 'leading' && entry.topic === TOPIC && entry.partition === partition)
+      .map((entry) => entry.leaderEpoch);
+    for (const epoch of ledAt) expect(epoch).toBeGreaterThan(leaderEpoch);
   }, 60_000);
 });
