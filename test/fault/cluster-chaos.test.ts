@@ -55,6 +55,7 @@ describe('chaos: kills, restarts and stale leaders under acks=all produce', () =
   it('loses no acknowledged record, duplicates none, and keeps replicas identical', async () => {
     const seed = Number(process.env['SLUICE_CHAOS_SEED'] ?? Date.now() % 1_000_000);
     const random = rng(seed);
+    console.log(JSON.stringify({ chaosSeed: seed }));
     const startedMs = Date.now();
     await cluster.createTopic(TOPIC, PARTITIONS, 3, { minInsyncReplicas: 2 });
     await waitHealthy();
@@ -207,7 +208,12 @@ describe('chaos: kills, restarts and stale leaders under acks=all produce', () =
     producing = false;
     await Promise.race([Promise.all(producerLoops), sleep(120_000)]);
     await Promise.all(producers.map((producer) => producer.close(30_000).catch(() => null)));
-    await waitHealthy();
+    try {
+      await waitHealthy();
+    } catch (error) {
+      await saveLogsFor(error);
+      throw error;
+    }
     // Let the consumer reach the end (bounded), then stop it and the sampler.
     const consumerCaughtUp = await cluster.waitFor('the consumer to read every acknowledged record', async () => (acked.every((record) => consumed.has(record.key)) ? true : undefined), 30_000).catch(() => false);
     await consumer.close();
@@ -314,5 +320,6 @@ async function pauseFor(id: number, ms: number): Promise<void> {
 async function saveLogsFor(error: unknown): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-chaos-logs-'));
   await cluster.saveLogs(dir);
-  console.log(`chaos test failed (${String(error)}); broker logs in ${dir}`);
+  const metadata = await cluster.metadata([TOPIC]).catch(() => null);
+  console.log(`chaos test failed (${String(error)}); broker logs in ${dir}; metadata: ${JSON.stringify(metadata?.topics ?? null)}`);
 }
