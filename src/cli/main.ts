@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { BROKER_SETTINGS } from '../config/broker-config.js';
 import { brokerCommand } from './broker-command.js';
+import { clusterCommand } from './cluster-command.js';
 import { consumeCommand } from './consume-command.js';
 import { devClusterCommand } from './dev-cluster-command.js';
 import { produceCommand } from './produce-command.js';
@@ -20,6 +21,7 @@ program.addCommand(brokerCommand());
 program.addCommand(topicCommand());
 program.addCommand(produceCommand());
 program.addCommand(consumeCommand());
+program.addCommand(clusterCommand());
 program.addCommand(devClusterCommand());
 
 program.command('dump-log')
