@@ -7,8 +7,8 @@ import type { MetadataResponse } from '../protocol/index.js';
  */
 export interface ClusterDescription {
   readonly brokers: readonly { readonly brokerId: number; readonly host: string; readonly port: number }[];
-  /** -1 when there is no controller. */
-  readonly controllerId: number;
+  /** null when there is no controller. */
+  readonly controllerId: number | null;
   readonly topics: readonly TopicState[];
 }
 
@@ -19,8 +19,8 @@ export interface TopicState {
 
 export interface PartitionReplicasState {
   readonly partition: number;
-  /** -1 when the partition has no leader. */
-  readonly leader: number;
+  /** null when the partition has no leader. */
+  readonly leader: number | null;
   readonly leaderEpoch: number;
   readonly replicas: readonly number[];
   readonly isr: readonly number[];
@@ -51,7 +51,8 @@ export function describeClusterFrom(metadata: MetadataResponse, reports: Readonl
       name: topic.name,
       partitions: [...topic.partitions].sort((a, b) => a.partition - b.partition).map((partition) => ({
         partition: partition.partition,
-        leader: partition.leaderId,
+        // The wire's -1 for "none" stays on the wire.
+        leader: partition.leaderId < 0 ? null : partition.leaderId,
         leaderEpoch: partition.leaderEpoch,
         replicas: partition.replicas,
         isr: partition.isr,
@@ -64,14 +65,14 @@ export function describeClusterFrom(metadata: MetadataResponse, reports: Readonl
     .sort((a, b) => a.name.localeCompare(b.name));
   return {
     brokers: [...metadata.brokers].sort((a, b) => a.brokerId - b.brokerId).map(({ brokerId, host, port }) => ({ brokerId, host, port })),
-    controllerId: metadata.controllerId ?? -1,
+    controllerId: metadata.controllerId === undefined || metadata.controllerId < 0 ? null : metadata.controllerId,
     topics,
   };
 }
 
 /** The description as text: brokers, then one table row per partition. */
 export function clusterDescriptionText(description: ClusterDescription): string[] {
-  const controller = description.controllerId < 0 ? 'none' : String(description.controllerId);
+  const controller = description.controllerId === null ? 'none' : String(description.controllerId);
   const lines = [`controller ${controller}`, ''];
   lines.push(...table([
     ['broker', 'host', 'port', ''],
@@ -83,7 +84,7 @@ export function clusterDescriptionText(description: ClusterDescription): string[
   for (const topic of description.topics) {
     for (const p of topic.partitions) {
       const offsets = p.replicasState.map((r) => `${r.brokerId}:${r.highWatermark ?? '?'}/${r.logEndOffset ?? '?'}`).join(' ');
-      rows.push([topic.name, String(p.partition), p.leader < 0 ? 'none' : String(p.leader), String(p.leaderEpoch), p.replicas.join(','), p.isr.join(','), offsets]);
+      rows.push([topic.name, String(p.partition), p.leader === null ? 'none' : String(p.leader), String(p.leaderEpoch), p.replicas.join(','), p.isr.join(','), offsets]);
     }
   }
   return [...lines, ...table(rows)];

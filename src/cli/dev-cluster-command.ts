@@ -77,6 +77,8 @@ async function runDevCluster(options: DevClusterOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => cluster.requestStop(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A closed terminal: the children, in sessions of their own, would not hear of it.
+  process.on('SIGHUP', onSignal);
   // Children run in their own process groups: should this process die of an error, take them along.
   process.on('exit', () => cluster.killAll());
   let code = 0;

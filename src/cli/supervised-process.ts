@@ -9,9 +9,9 @@ export interface ChildExit {
 
 /**
  * A child process of `sluice dev-cluster`: its output appended to a log file, its end watched, and
- * stopped by PID (SIGTERM, then SIGKILL after a bounded wait). It runs in its own process group,
- * so a Ctrl-C in the terminal reaches only the dev-cluster, which then stops the children in order
- * (brokers before etcd, whose lease they revoke on the way out).
+ * stopped by PID (SIGTERM, then SIGKILL after a bounded wait). It runs detached (a session and
+ * process group of its own), so a Ctrl-C in the terminal reaches only the dev-cluster, which then
+ * stops the children in order (brokers before etcd, whose lease they revoke on the way out).
  */
 export class SupervisedProcess {
   /** Resolves when the child has exited, however it ended. */

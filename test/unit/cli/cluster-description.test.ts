@@ -30,7 +30,7 @@ describe('cluster describe', () => {
       brokers: [{ brokerId: 1, host: '127.0.0.1', port: 9101 }, { brokerId: 2, host: '127.0.0.1', port: 9102 }],
       controllerId: 2,
       topics: [
-        { name: 'audit', partitions: [{ partition: 0, leader: -1, leaderEpoch: 1, replicas: [1], isr: [], replicasState: [{ brokerId: 1, highWatermark: 0, logEndOffset: 2 }] }] },
+        { name: 'audit', partitions: [{ partition: 0, leader: null, leaderEpoch: 1, replicas: [1], isr: [], replicasState: [{ brokerId: 1, highWatermark: 0, logEndOffset: 2 }] }] },
         {
           name: 'orders', partitions: [
             {
@@ -47,9 +47,10 @@ describe('cluster describe', () => {
     });
   });
 
-  it('reads -1 as "no controller" when Metadata leaves it out', () => {
+  it('shows no controller as null, whether Metadata says -1 or leaves it out', () => {
     const { controllerId: _, ...withoutController } = METADATA;
-    expect(describeClusterFrom(withoutController, new Map()).controllerId).toBe(-1);
+    expect(describeClusterFrom(withoutController, new Map()).controllerId).toBeNull();
+    expect(describeClusterFrom({ ...METADATA, controllerId: -1 }, new Map()).controllerId).toBeNull();
   });
 
   it('prints aligned tables: brokers with the controller marked, then one row per partition', () => {
@@ -68,7 +69,7 @@ describe('cluster describe', () => {
   });
 
   it('says so when there are no topics and no controller', () => {
-    const lines = clusterDescriptionText({ brokers: [], controllerId: -1, topics: [] });
+    const lines = clusterDescriptionText({ brokers: [], controllerId: null, topics: [] });
     expect(lines[0]).toBe('controller none');
     expect(lines.at(-1)).toBe('no topics');
   });
