@@ -46,6 +46,42 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Every child process and temp directory the bench has made and not yet removed, so that a bench
+ * interrupted at any point (even while a cluster is starting) can kill them by PID and clean up.
+ */
+export class BenchResources {
+  private readonly children = new Set<ChildProcess>();
+  private readonly dirs = new Set<string>();
+
+  /** Tracks `child` until it exits. */
+  addChild(child: ChildProcess): void {
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+  }
+
+  addDir(dir: string): void {
+    this.dirs.add(dir);
+  }
+
+  /** Removes a tracked directory (recursively) and stops tracking it. */
+  async removeDir(dir: string): Promise<void> {
+    await rm(dir, { recursive: true, force: true });
+    this.dirs.delete(dir);
+  }
+
+  /** SIGKILLs every child still running (by PID), waits for them, removes every directory. */
+  async abort(): Promise<void> {
+    await Promise.all([...this.children].map(async (child) => {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      process.kill(child.pid!, 'SIGKILL');
+      await exited;
+    }));
+    await Promise.all([...this.dirs].map((dir) => this.removeDir(dir)));
+  }
+}
+
 /** Sends `signal` by PID (unless the child has exited) and waits, bounded, for the exit. */
 async function stopChild(child: ChildProcess, exited: Promise<void>, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -61,11 +97,15 @@ async function stopChild(child: ChildProcess, exited: Promise<void>, signal: Nod
 
 /** A single-member etcd on free loopback ports with a temp data directory. */
 export class BenchEtcd {
-  private constructor(readonly endpoint: string, private readonly child: ChildProcess, private readonly exited: Promise<void>, private readonly dataDir: string) {}
+  private constructor(
+    readonly endpoint: string, private readonly child: ChildProcess, private readonly exited: Promise<void>,
+    private readonly dataDir: string, private readonly resources: BenchResources,
+  ) {}
 
   /** Starts etcd and resolves once it answers a put and a get (bounded). */
-  static async start(): Promise<BenchEtcd> {
+  static async start(resources: BenchResources): Promise<BenchEtcd> {
     const dataDir = await mkdtemp(join(tmpdir(), 'sluice-bench-etcd-'));
+    resources.addDir(dataDir);
     const endpoint = `http://127.0.0.1:${await freePort()}`;
     const peerUrl = `http://127.0.0.1:${await freePort()}`;
     const name = `sluice-bench-${randomBytes(4).toString('hex')}`;
@@ -75,11 +115,12 @@ export class BenchEtcd {
       '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
       '--initial-cluster', `${name}=${peerUrl}`, '--initial-cluster-state', 'new', '--log-level', 'warn',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    resources.addChild(child);
     let output = '';
     child.stderr!.on('data', (chunk: Buffer) => { output = (output + chunk.toString()).slice(-10_000); });
     const spawnFailed = new Promise<never>((_, reject) => child.once('error', (error) => reject(new Error(`cannot run etcd (is it on PATH?): ${error.message}`))));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const etcd = new BenchEtcd(endpoint, child, exited, dataDir);
+    const etcd = new BenchEtcd(endpoint, child, exited, dataDir, resources);
     try {
       await Promise.race([etcd.waitUntilAnswering(exited), spawnFailed]);
     } catch (error) {
@@ -97,7 +138,7 @@ export class BenchEtcd {
   /** SIGTERM (SIGKILL if late), then removes the data directory. */
   async stop(): Promise<void> {
     await stopChild(this.child, this.exited, 'SIGTERM');
-    await rm(this.dataDir, { recursive: true, force: true });
+    await this.resources.removeDir(this.dataDir);
   }
 
   private async waitUntilAnswering(exited: Promise<void>): Promise<void> {
@@ -141,8 +182,9 @@ export class BenchClusterBroker {
   }
 
   /** Starts the broker and waits (bounded) for its "broker started" line. */
-  static async start(brokerId: number, args: readonly string[]): Promise<BenchClusterBroker> {
+  static async start(brokerId: number, args: readonly string[], resources: BenchResources): Promise<BenchClusterBroker> {
     const child = spawn(process.execPath, [CLI_PATH, 'broker', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    resources.addChild(child);
     const broker = new BenchClusterBroker(brokerId, child);
     try {
       await broker.waitForLog((line) => line.msg === 'broker started', START_TIMEOUT_MS);
@@ -202,17 +244,19 @@ export class BenchCluster {
     private readonly slots: ReadonlyMap<number, BrokerSlot>,
     private readonly brokerSessionTimeoutMs: number,
     readonly dataDir: string,
+    private readonly resources: BenchResources,
   ) {}
 
   /** Starts etcd and `brokerCount` brokers (ids 1..N) with the given lease TTL. */
-  static async start(brokerCount: number, brokerSessionTimeoutMs: number): Promise<BenchCluster> {
-    const etcd = await BenchEtcd.start();
+  static async start(brokerCount: number, brokerSessionTimeoutMs: number, resources: BenchResources): Promise<BenchCluster> {
+    const etcd = await BenchEtcd.start(resources);
     const dataDir = await mkdtemp(join(tmpdir(), 'sluice-bench-cluster-'));
+    resources.addDir(dataDir);
     const slots = new Map<number, BrokerSlot>();
     for (let brokerId = 1; brokerId <= brokerCount; brokerId++) {
       slots.set(brokerId, { brokerId, port: await freePort(), dataDir: join(dataDir, `broker-${brokerId}`), broker: null });
     }
-    const cluster = new BenchCluster(etcd, slots, brokerSessionTimeoutMs, dataDir);
+    const cluster = new BenchCluster(etcd, slots, brokerSessionTimeoutMs, dataDir, resources);
     try {
       await Promise.all([...slots.keys()].map((brokerId) => cluster.startBroker(brokerId)));
     } catch (error) {
@@ -251,7 +295,7 @@ export class BenchCluster {
       '--etcd', this.etcd.endpoint, '--etcd-prefix', BENCH_ETCD_PREFIX, '--broker-id', String(brokerId),
       '--host', '127.0.0.1', '--port', String(slot.port), '--data-dir', slot.dataDir,
       '--broker-session-timeout-ms', String(this.brokerSessionTimeoutMs),
-    ]);
+    ], this.resources);
   }
 
   /** SIGKILL by PID, as a crash; resolves once the process has exited. */
@@ -271,7 +315,7 @@ export class BenchCluster {
       await broker?.stop('SIGTERM');
     }));
     await this.etcd.stop();
-    await rm(this.dataDir, { recursive: true, force: true });
+    await this.resources.removeDir(this.dataDir);
   }
 
   private slot(brokerId: number): BrokerSlot {

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BROKER_SETTINGS } from '../../src/config/broker-config.js';
 import { SHORT_SESSION_TIMEOUT_MS, parseClusterBenchOptions, type ClusterBenchOptions } from './bench-options.js';
-import { BenchCluster } from './cluster-processes.js';
+import { BenchCluster, BenchResources } from './cluster-processes.js';
 import { failoverBench, type FailoverFigures } from './failover-bench.js';
 import { formatReport, writeResults, type ClusterBenchFigures } from './report.js';
 import { throughputBench, type ThroughputFigures } from './throughput-bench.js';
@@ -17,6 +17,15 @@ import { throughputBench, type ThroughputFigures } from './throughput-bench.js';
  */
 
 const BROKERS = 3;
+/** What the bench started: a SIGINT or SIGTERM kills it (by PID) and removes it before the bench exits. */
+const resources = new BenchResources();
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: killing etcd and the brokers, removing their data directories`);
+    void resources.abort().finally(() => process.exit(130));
+  });
+}
 
 async function main(): Promise<void> {
   const options = parseClusterBenchOptions(process.argv, fileURLToPath(new URL('../../../bench/results/', import.meta.url)));
@@ -40,7 +49,7 @@ async function main(): Promise<void> {
 // Starts a 3-broker cluster with the given session timeout, runs `work`, always stops it.
 async function onCluster<T>(brokerSessionTimeoutMs: number, work: (cluster: BenchCluster) => Promise<T>): Promise<T> {
   progress(`starting etcd and ${BROKERS} brokers (broker session ${brokerSessionTimeoutMs} ms)`);
-  const cluster = await BenchCluster.start(BROKERS, brokerSessionTimeoutMs);
+  const cluster = await BenchCluster.start(BROKERS, brokerSessionTimeoutMs, resources);
   try {
     return await work(cluster);
   } finally {
