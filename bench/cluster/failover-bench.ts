@@ -51,8 +51,10 @@ export interface FailoverRound {
   /** SIGKILL → first acks=all acknowledgement from the new leader. */
   readonly failoverMs: number;
   readonly breakdownMs: FailoverBreakdownMs;
-  /** SIGKILL → the killed broker, restarted, back in the partition's ISR. */
-  readonly rejoinedIsrMs: number;
+  /** Restart of the killed broker → its "broker started" line (log recovery after a crash included). */
+  readonly restartMs: number;
+  /** "broker started" → back in the partition's ISR. */
+  readonly rejoinIsrMs: number;
   readonly recordsSent: number;
   readonly check: RecordCheck;
 }
@@ -106,7 +108,9 @@ async function failoverRound(
   await admin.createTopic(topic, PARTITIONS, REPLICATION_FACTOR);
   const described = await waitForIsr(admin, topic, REPLICATION_FACTOR, ISR_WAIT_MS_MAX);
   const controllerId = await controllerIdOf(etcd);
-  const target = described.partitions.find((p) => p.leaderId !== controllerId) ?? described.partitions[0]!;
+  // Rotate over the partitions led by a broker that is not the controller, so rounds kill different brokers.
+  const eligible = described.partitions.filter((p) => p.leaderId !== controllerId);
+  const target = eligible[(round - 1) % Math.max(1, eligible.length)] ?? described.partitions[0]!;
   const killedBrokerId = target.leaderId;
   const registration = await watchRegistrationGone(etcd, killedBrokerId);
   const producer = new Producer({
@@ -135,9 +139,11 @@ async function failoverRound(
     const logs = await failoverLogLines(cluster, topic, target.partition, killedBrokerId, target.leaderEpoch);
     const leaseGoneWallMs = await Promise.race([registration.gone, new Promise<null>((resolve) => setTimeout(() => resolve(null), LOG_WAIT_MS_MAX))]);
     progress(`restarting broker ${killedBrokerId}; waiting for it to rejoin the ISR`);
+    const restartBegunMs = performance.now();
     await cluster.startBroker(killedBrokerId);
+    const startedMs = performance.now();
     await waitForIsr(admin, topic, REPLICATION_FACTOR, ISR_WAIT_MS_MAX);
-    const rejoinedIsrMs = Date.now() - killedWallMs;
+    const rejoinIsrMs = performance.now() - startedMs;
     const check = await readBack(cluster, admin, steady, topic, target.partition);
     if (check.problemCount > 0) {
       throw new Error(`DATA CHECK FAILED in ${topic}/${target.partition} after killing broker ${killedBrokerId}: ${check.problemCount} problems, no figure reported:\n  ${check.problems.join('\n  ')}`);
@@ -147,9 +153,10 @@ async function failoverRound(
     return {
       round, topic, partition: target.partition, killedBrokerId, controllerId, newLeaderId: logs.newLeaderId, failoverMs,
       breakdownMs: { leaseExpired: sinceKill(leaseGoneWallMs), electionWritten: sinceKill(logs.electionWallMs), newLeaderServing: sinceKill(logs.servingWallMs) },
-      rejoinedIsrMs, recordsSent: steady.sent.size, check,
+      restartMs: startedMs - restartBegunMs, rejoinIsrMs, recordsSent: steady.sent.size, check,
     };
   } finally {
+    steady.halt();
     await registration.cancel().catch(() => undefined);
     await producer.close();
   }

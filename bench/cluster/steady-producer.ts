@@ -40,6 +40,11 @@ export class SteadyProducer {
     this.ackListener = listener;
   }
 
+  /** Stops sending, without waiting for anything (the way out after a failure). */
+  halt(): void {
+    this.sending = false;
+  }
+
   /** Stops sending, flushes, and waits (bounded) for every send to settle; throws the first failure. */
   async stop(timeoutMs: number): Promise<void> {
     this.sending = false;
