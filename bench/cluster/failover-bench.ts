@@ -135,9 +135,13 @@ async function failoverRound(
     const failoverMs = firstAckMs - killedMs;
     progress(`first acknowledgement from the new leader after ${formatMs(failoverMs)} ms`);
     await new Promise((resolve) => setTimeout(resolve, settings.afterMs));
-    await steady.stop(SETTLE_WAIT_MS_MAX);
+    try {
+      await steady.stop(SETTLE_WAIT_MS_MAX);
+    } catch (error) {
+      throw new Error(`SEND FAILED during the failover of ${topic}/${target.partition} (broker ${killedBrokerId} killed), no figure reported: ${String(error)}`, { cause: error });
+    }
     const logs = await failoverLogLines(cluster, topic, target.partition, killedBrokerId, target.leaderEpoch);
-    const leaseGoneWallMs = await Promise.race([registration.gone, new Promise<null>((resolve) => setTimeout(() => resolve(null), LOG_WAIT_MS_MAX))]);
+    const leaseGoneWallMs = await Promise.race([registration.gone, new Promise<null>((resolve) => { setTimeout(() => resolve(null), LOG_WAIT_MS_MAX).unref(); })]);
     progress(`restarting broker ${killedBrokerId}; waiting for it to rejoin the ISR`);
     const restartBegunMs = performance.now();
     await cluster.startBroker(killedBrokerId);
