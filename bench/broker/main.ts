@@ -6,6 +6,7 @@ import { Admin, Consumer, Producer, type ConnectionOptions } from '../../src/cli
 import { nodeWebSocket } from '../../src/client/node.js';
 import { LatencyRecorder, type LatencySummaryMs } from '../common/latency.js';
 import { describeMachine } from '../common/machine-info.js';
+import { produceAsFastAsPossible, type ProduceFigures } from '../common/produce-run.js';
 import { formatMegabytesPerSecond, formatMs, formatNumber, formatTable } from '../common/table.js';
 import { BenchBroker } from './broker-process.js';
 
@@ -28,7 +29,7 @@ const HTTP_RECORDS_PER_REQUEST = 10;
 const PHASE_TIMEOUT_MS = 300_000;
 
 interface Figures {
-  produce: { records: number; seconds: number; recordsPerSecond: number; megabytesPerSecond: number };
+  produce: ProduceFigures;
   consume: { records: number; seconds: number; recordsPerSecond: number; megabytesPerSecond: number };
   endToEnd: { ratePerSecond: number; latencyMs: LatencySummaryMs };
   http: { requestsPerSecond: number; recordsPerSecond: number; latencyMsP50: number; latencyMsP99: number; errors: number; non2xx: number };
@@ -62,33 +63,12 @@ async function main(): Promise<void> {
 async function produceBench(options: ConnectionOptions): Promise<Figures['produce']> {
   const producer = new Producer({ ...options, acks: 1 });
   await producer.connect();
-  const value = 'v'.repeat(VALUE_BYTES);
-  const started = performance.now();
-  // A counter, not an array of promises: shifting a 20,000-entry array per send is itself O(n).
-  let outstanding = 0;
-  let firstError: unknown = null;
-  let slotFreed: (() => void) | null = null;
-  const settled = (): void => {
-    outstanding -= 1;
-    slotFreed?.();
-    slotFreed = null;
-  };
-  let lastProgressMs = started;
-  for (let i = 0; i < RECORD_COUNT; i++) {
-    outstanding += 1;
-    producer.send({ topic: 'bench', value }).then(settled, (error: unknown) => { firstError ??= error; settled(); });
-    while (outstanding >= IN_FLIGHT_SENDS_MAX) await new Promise<void>((resolve) => { slotFreed = resolve; });
-    if (performance.now() - lastProgressMs > 1000) {
-      lastProgressMs = performance.now();
-      progress(`produce: ${formatNumber(i, 0)} / ${formatNumber(RECORD_COUNT, 0)} records`);
-    }
-  }
-  await producer.flush();
-  while (outstanding > 0) await new Promise<void>((resolve) => { slotFreed = resolve; });
-  if (firstError !== null) throw firstError;
-  const seconds = (performance.now() - started) / 1000;
+  const figures = await produceAsFastAsPossible({
+    producer, topic: 'bench', recordCount: RECORD_COUNT, valueBytes: VALUE_BYTES, inFlightSendsMax: IN_FLIGHT_SENDS_MAX,
+    progress: (sent) => progress(`produce: ${formatNumber(sent, 0)} / ${formatNumber(RECORD_COUNT, 0)} records`),
+  });
   await producer.close();
-  return { records: RECORD_COUNT, seconds, recordsPerSecond: RECORD_COUNT / seconds, megabytesPerSecond: (RECORD_COUNT * VALUE_BYTES) / seconds / 1e6 };
+  return figures;
 }
 
 async function consumeBench(options: ConnectionOptions): Promise<Figures['consume']> {

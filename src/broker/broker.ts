@@ -66,6 +66,9 @@ export class Broker {
       ensureOffsetsTopic: async () => { await ensureOffsetsTopic(config, partitions); },
       advertised: () => ({ host: config.host, port: boundPort }),
     });
+    partitions.onLeadership((topic, partition, leader) => {
+      if (leader === null) router.leadershipEnded(topic, partition);
+    });
     const server = await BrokerServer.listen({
       host: config.host, port: config.port, maxConnections: config.maxConnections, maxFrameBytes: config.maxFrameBytes,
       connectionLimits: {

@@ -3,6 +3,7 @@ import { SluiceError } from '../errors/sluice-error.js';
 import { discardUnreadBody } from './http/bounded-body.js';
 import { HttpError, describeError } from './http/http-error.js';
 import { RecordRoutes } from './http/record-routes.js';
+import { ReplicaRoutes } from './http/replica-routes.js';
 import type { HttpContext, Reply, Route, RouteCall } from './http/route-types.js';
 import { TopicRoutes } from './http/topic-routes.js';
 
@@ -31,6 +32,7 @@ export function httpHandler(context: HttpContext): (request: IncomingMessage, re
 function buildRoutes(context: HttpContext): Route[] {
   const topics = new TopicRoutes(context);
   const records = new RecordRoutes(context);
+  const replicas = new ReplicaRoutes(context);
   return [
     { pattern: '/healthz', methods: { GET: async () => ({ status: 200, json: { status: 'ok', brokerId: context.config.brokerId } }) } },
     { pattern: '/metrics', methods: { GET: async () => metricsReply(context) } },
@@ -38,6 +40,7 @@ function buildRoutes(context: HttpContext): Route[] {
     { pattern: '/v1/topics/:topic', methods: { GET: topics.describe, DELETE: topics.delete } },
     { pattern: '/v1/topics/:topic/records', methods: { POST: records.produce } },
     { pattern: '/v1/topics/:topic/partitions/:partition/records', methods: { GET: records.read } },
+    { pattern: '/v1/replicas', methods: { GET: replicas.list } },
   ];
 }
 

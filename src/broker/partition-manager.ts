@@ -93,6 +93,20 @@ export class PartitionManager {
     return this.logs.log(topic, partition);
   }
 
+  /** Every local log with the role this broker plays for it now and the leader epoch it acts at (GET /v1/replicas). */
+  localReplicas(): Array<{ topic: string; partition: number; role: 'leader' | 'follower' | 'none'; leaderEpoch: number | null; log: PartitionLog }> {
+    const replicas = [];
+    for (const [name, log] of this.logs.partitions) {
+      const parsed = parsePartitionDirName(name);
+      if (parsed === null) continue;
+      const leadership = this.leaderships.get(key(parsed.topic, parsed.partition));
+      const followed = this.following.get(key(parsed.topic, parsed.partition));
+      const role = leadership !== undefined ? 'leader' as const : followed !== undefined ? 'follower' as const : 'none' as const;
+      replicas.push({ ...parsed, role, leaderEpoch: leadership?.leaderEpoch ?? followed?.leaderEpoch ?? null, log });
+    }
+    return replicas.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
   /** Topics by name (all of them when `names` is null); unknown names map to null. */
   describe(names: readonly string[] | null): Array<{ name: string; topic: TopicMetadata | null }> {
     if (names === null) return [...this.topics.values()].sort((a, b) => a.name.localeCompare(b.name)).map((topic) => ({ name: topic.name, topic }));

@@ -77,6 +77,11 @@ export class BrokerRequestRouter implements RequestRouter {
     this.subscriptions.connectionClosed(connection);
   }
 
+  /** This broker no longer leads a partition: its push subscriptions end (NOT_LEADER_OR_FOLLOWER). */
+  leadershipEnded(topic: string, partition: number): void {
+    this.subscriptions.leadershipEnded(topic, partition);
+  }
+
   // A client that speaks another protocol version is told so, then disconnected (4001).
   private handshake(connection: ClientConnection, header: FrameHeader, request: HandshakeRequest): Uint8Array | null {
     if (request.protocolVersion !== PROTOCOL_VERSION) {

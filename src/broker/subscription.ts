@@ -26,6 +26,8 @@ export class Subscription {
 
   constructor(
     readonly id: number,
+    readonly topic: string,
+    readonly partition: number,
     private readonly log: PartitionLog,
     fromOffset: number,
     creditBytes: number,
@@ -54,6 +56,13 @@ export class Subscription {
     this.creditBytes = Math.min(this.creditBytes + creditBytes, this.creditBytesMax);
     this.pump();
     return this.creditBytes;
+  }
+
+  /** Ends with a last push carrying `errorName` (the partition moved away: NOT_LEADER_OR_FOLLOWER). */
+  fail(errorName: ErrorName): void {
+    if (this.ended) return;
+    this.end();
+    this.send({ errorName, highWatermark: this.log.highWatermark, nextOffset: this.nextOffset, records: new Uint8Array(0) });
   }
 
   /** Stops pushing; idempotent. */

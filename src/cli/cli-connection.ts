@@ -1,3 +1,4 @@
+import { SluiceError } from '../errors/sluice-error.js';
 import { nodeWebSocket } from '../client/node.js';
 import type { ConnectionOptions } from '../client/index.js';
 
@@ -19,8 +20,9 @@ export function printLine(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** Reports a failure on stderr and sets a failing exit code. */
+/** Reports a failure on stderr (a broker's error by its name first) and sets a failing exit code. */
 export function fail(command: string, error: unknown): void {
-  process.stderr.write(`sluice ${command}: ${(error as Error).message}\n`);
+  const name = error instanceof SluiceError ? `${error.errorName}: ` : '';
+  process.stderr.write(`sluice ${command}: ${name}${(error as Error).message}\n`);
   process.exitCode = 1;
 }

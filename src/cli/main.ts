@@ -2,7 +2,9 @@
 import { Command } from 'commander';
 import { BROKER_SETTINGS } from '../config/broker-config.js';
 import { brokerCommand } from './broker-command.js';
+import { clusterCommand } from './cluster-command.js';
 import { consumeCommand } from './consume-command.js';
+import { devClusterCommand } from './dev-cluster-command.js';
 import { produceCommand } from './produce-command.js';
 import { topicCommand } from './topic-command.js';
 import { dumpLog } from './dump-log.js';
@@ -19,6 +21,8 @@ program.addCommand(brokerCommand());
 program.addCommand(topicCommand());
 program.addCommand(produceCommand());
 program.addCommand(consumeCommand());
+program.addCommand(clusterCommand());
+program.addCommand(devClusterCommand());
 
 program.command('dump-log')
   .description('print every batch of a partition directory, checking CRC-32C and offsets')

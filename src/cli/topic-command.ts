@@ -1,14 +1,20 @@
 import { Command } from 'commander';
 import { Admin } from '../client/index.js';
+import type { TopicConfig } from '../cluster/metadata-store.js';
+import { getJson, httpBaseOf } from './broker-http.js';
 import { DEFAULT_BROKER_URL, connectionOptions, fail, printLine } from './cli-connection.js';
 
 /** `sluice topic create|list|describe|delete`. */
 export function topicCommand(): Command {
   const topic = new Command('topic').description('create, list, describe and delete topics');
   topic.command('create').argument('<name>').option('--partitions <count>', 'partition count', '1')
+    .option('--replication-factor <count>', 'replicas of each partition (at most the live brokers)', '1')
+    .option('--min-insync-replicas <count>', 'acks=all needs this many in-sync replicas (default: the broker\'s, 1)')
     .option('--broker <url>', 'broker WebSocket URL', DEFAULT_BROKER_URL)
-    .action((name: string, flags: { partitions: string; broker: string }) => withAdmin(flags.broker, 'topic create', async (admin) => {
-      await admin.createTopic(name, parsePositive(flags.partitions, '--partitions'));
+    .action((name: string, flags: CreateFlags) => withAdmin(flags.broker, 'topic create', async (admin) => {
+      const replicationFactor = parsePositive(flags.replicationFactor, '--replication-factor');
+      const minInsyncReplicas = flags.minInsyncReplicas === undefined ? undefined : parsePositive(flags.minInsyncReplicas, '--min-insync-replicas');
+      await admin.createTopic(name, parsePositive(flags.partitions, '--partitions'), replicationFactor, { minInsyncReplicas });
       printLine(`created ${name}`);
     }));
   topic.command('list').option('--internal', 'include internal topics').option('--broker <url>', 'broker WebSocket URL', DEFAULT_BROKER_URL)
@@ -22,7 +28,9 @@ export function topicCommand(): Command {
       if (partitions.length === 0) throw new Error(`topic ${name} does not exist`);
       const ends = await admin.listOffsets(partitions.map((p) => ({ topic: name, partition: p.partition, spec: 'latest' as const })));
       const starts = await admin.listOffsets(partitions.map((p) => ({ topic: name, partition: p.partition, spec: 'earliest' as const })));
-      printLine(`topic ${name} partitions ${partitions.length}`);
+      // Metadata does not carry topic configs; the broker's HTTP API does, on the same port.
+      const { config } = await getJson(httpBaseOf(flags.broker), `/v1/topics/${encodeURIComponent(name)}`) as { config: TopicConfig };
+      printLine(`topic ${name} partitions ${partitions.length} replication-factor ${partitions[0]!.replicas.length} min-insync-replicas ${config.minInsyncReplicas}`);
       for (const [index, p] of partitions.entries()) {
         printLine(`  partition ${p.partition} leader ${p.leaderId} epoch ${p.leaderEpoch} replicas ${p.replicas.join(',')} isr ${p.isr.join(',')} offsets [${starts[index]?.offset ?? '?'}, ${ends[index]?.offset ?? '?'})`);
       }
@@ -33,6 +41,13 @@ export function topicCommand(): Command {
       printLine(`deleted ${name}`);
     }));
   return topic;
+}
+
+interface CreateFlags {
+  readonly partitions: string;
+  readonly replicationFactor: string;
+  readonly minInsyncReplicas?: string;
+  readonly broker: string;
 }
 
 async function withAdmin(brokerUrl: string, command: string, work: (admin: Admin) => Promise<void>): Promise<void> {

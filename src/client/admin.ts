@@ -1,5 +1,5 @@
 import type { SluiceError } from '../errors/sluice-error.js';
-import { ApiKey, type MetadataResponse, type TopicResult } from '../protocol/index.js';
+import { ApiKey, DEFAULT_MIN_INSYNC_REPLICAS, type MetadataResponse, type TopicResult } from '../protocol/index.js';
 import { Cluster, type ClientOptions } from './cluster.js';
 import { expectOk, type Connection } from './connection.js';
 import { SluiceClientError, errorFromCode, isSluiceClientError } from './errors.js';
@@ -24,6 +24,8 @@ export interface NewTopicSpec {
   readonly partitions: number;
   /** Default 1 (a standalone broker accepts only 1). */
   readonly replicationFactor?: number;
+  /** acks=all is refused while fewer replicas are in sync; within [1, replicationFactor]. Default: the broker's (1). */
+  readonly minInsyncReplicas?: number;
 }
 
 /** The outcome of one topic of a create or delete: null, or the broker's typed error. */
@@ -73,16 +75,21 @@ export class Admin {
     for (const topic of topics) {
       checkWireString(topic.name, 'topic name');
       if (!Number.isInteger(topic.partitions)) throw new SluiceClientError('invalid-argument', `partitions ${topic.partitions} of ${topic.name}`);
+      checkI16(topic.replicationFactor, 'replicationFactor', topic.name);
+      checkI16(topic.minInsyncReplicas, 'minInsyncReplicas', topic.name);
     }
     const response = await this.anyBroker(async (connection) => expectOk(await connection.request(ApiKey.CreateTopics, {
-      topics: topics.map((topic) => ({ name: topic.name, partitionCount: topic.partitions, replicationFactor: topic.replicationFactor ?? 1 })),
+      topics: topics.map((topic) => ({
+        name: topic.name, partitionCount: topic.partitions, replicationFactor: topic.replicationFactor ?? 1,
+        minInsyncReplicas: topic.minInsyncReplicas ?? DEFAULT_MIN_INSYNC_REPLICAS,
+      })),
     })), unsentOnly);
     return outcomesOf(response.results);
   }
 
-  /** Creates one topic; throws its typed error. */
-  async createTopic(name: string, partitions: number, replicationFactor = 1): Promise<void> {
-    const [outcome] = await this.createTopics([{ name, partitions, replicationFactor }]);
+  /** Creates one topic; throws its typed error (INVALID_CONFIG for a minInsyncReplicas above the replication factor). */
+  async createTopic(name: string, partitions: number, replicationFactor = 1, options: { readonly minInsyncReplicas?: number } = {}): Promise<void> {
+    const [outcome] = await this.createTopics([{ name, partitions, replicationFactor, ...options }]);
     if (outcome?.error) throw outcome.error;
   }
 
@@ -173,6 +180,13 @@ export class Admin {
 const transportOnly = (error: unknown): boolean => isSluiceClientError(error);
 // A request that changes state is repeated only when it never left the client.
 const unsentOnly = (error: unknown): boolean => isSluiceClientError(error, 'connect-failed');
+
+// The wire carries these as i16: a value it cannot hold is the caller's mistake, not the broker's to judge.
+function checkI16(value: number | undefined, field: string, topic: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < -0x8000 || value > 0x7fff)) {
+    throw new SluiceClientError('invalid-argument', `${field} ${value} of ${topic}`);
+  }
+}
 
 function outcomesOf(results: readonly TopicResult[]): TopicOutcome[] {
   return results.map((result) => ({

@@ -10,7 +10,11 @@ import type { PendingRecord } from './record-accumulator.js';
  * - One request at a time per partition (Kafka's max.in.flight=1): batches of a partition reach
  *   the broker in order, and a retried batch can never land after a later one.
  * - A partition's first-time batches may travel together, back to back in one request (the broker
- *   appends them with contiguous offsets, all or nothing).
+ *   appends them with contiguous offsets, all or nothing), at most BATCHES_PER_PARTITION_MAX of
+ *   them: if the leader dies after they were replicated but before it answered, each is retried
+ *   alone at the new leader, which recognises a duplicate only among a producer's last 5 batches
+ *   (the broker's PRODUCER_BATCHES_KEPT); an older one would get DUPLICATE_SEQUENCE_NUMBER and its
+ *   records would be reported failed although they were written.
  * - A batch being retried travels alone: the broker answers a duplicate with its original offset,
  *   and the offsets of anything sent with it would then not follow from it.
  * - A batch in backoff (`notBeforeMs` in the future) waits; so do those behind it.
@@ -47,6 +51,9 @@ export interface PlannedPartition<T = unknown> {
   readonly queue: PartitionQueue<T>;
   readonly batches: ProducerBatch<T>[];
 }
+
+/** First-time batches of one partition in one request; at most the broker's PRODUCER_BATCHES_KEPT (5). */
+export const BATCHES_PER_PARTITION_MAX = 5;
 
 /** Bytes of a Produce frame besides the record batches: frame header, acks, timeoutMs, array counts. */
 export const PRODUCE_REQUEST_FIXED_BYTES = 8 + 1 + 4 + 4;
@@ -99,7 +106,7 @@ function takeBatches<T>(queue: PartitionQueue<T>, roomBytes: number): ProducerBa
   let count = 1;
   let bytes = head.sizeBytes;
   if (head.attempts === 0) {
-    while (count < queue.ready.length) {
+    while (count < queue.ready.length && count < BATCHES_PER_PARTITION_MAX) {
       const next = queue.ready[count]!;
       if (next.attempts > 0 || bytes + next.sizeBytes > roomBytes) break;
       bytes += next.sizeBytes;

@@ -38,12 +38,22 @@ describe('the sluice command against a running broker', () => {
     expect((await runCli(['topic', 'create', 'cli-topics', '--partitions', '4', '--broker', brokerUrl])).stdout).toBe('created cli-topics\n');
     expect((await runCli(['topic', 'list', '--broker', brokerUrl])).stdout.split('\n')).toContain('cli-topics');
     const described = await runCli(['topic', 'describe', 'cli-topics', '--broker', brokerUrl]);
-    expect(described.stdout).toMatch(/^topic cli-topics partitions 4\n(  partition \d leader 0 epoch 0 replicas 0 isr 0 offsets \[0, 0\)\n){4}$/);
+    expect(described.stdout).toMatch(/^topic cli-topics partitions 4 replication-factor 1 min-insync-replicas 1\n(  partition \d leader 0 epoch 0 replicas 0 isr 0 offsets \[0, 0\)\n){4}$/);
     const duplicate = await runCli(['topic', 'create', 'cli-topics', '--broker', brokerUrl]);
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr).toContain('already exists');
     expect((await runCli(['topic', 'delete', 'cli-topics', '--broker', brokerUrl])).code).toBe(0);
     expect((await runCli(['topic', 'list', '--broker', brokerUrl])).stdout.split('\n')).not.toContain('cli-topics');
+  });
+
+  it('refuses a min-insync-replicas above the replication factor with INVALID_CONFIG', async () => {
+    const refused = await runCli(['topic', 'create', 'cli-strict', '--min-insync-replicas', '2', '--broker', brokerUrl]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('INVALID_CONFIG');
+    expect((await runCli(['topic', 'list', '--broker', brokerUrl])).stdout.split('\n')).not.toContain('cli-strict');
+    expect((await runCli(['topic', 'create', 'cli-strict', '--min-insync-replicas', '1', '--broker', brokerUrl])).code).toBe(0);
+    const described = await runCli(['topic', 'describe', 'cli-strict', '--broker', brokerUrl]);
+    expect(described.stdout.split('\n')[0]).toBe('topic cli-strict partitions 1 replication-factor 1 min-insync-replicas 1');
   });
 
   it('produces 100,000 stdin lines and consumes them all back, byte-equal and in order per partition', async () => {

@@ -30,7 +30,7 @@ export class SubscriptionRegistry {
     }
     const id = this.nextSubscriptionId++;
     const pushBytesMax = context.config.maxFrameBytes - PUSH_OVERHEAD_BYTES;
-    const subscription = new Subscription(id, log, request.offset, request.creditBytes, context.config.creditBytesMax, pushBytesMax, (fields) => {
+    const subscription = new Subscription(id, request.topic, request.partition, log, request.offset, request.creditBytes, context.config.creditBytesMax, pushBytesMax, (fields) => {
       const body = encodeSubscribePush({ errorCode: codeOf(fields.errorName), highWatermark: fields.highWatermark, nextOffset: fields.nextOffset, records: fields.records });
       connection.send(encodeFrame({ kind: FrameKind.push, apiKey: ApiKey.Subscribe, apiVersion: API_VERSION, correlationId: id }, body));
       if (fields.errorName !== null) subscriptions.delete(id);
@@ -52,6 +52,18 @@ export class SubscriptionRegistry {
     this.find(connection, request.subscriptionId).end();
     this.byConnection.get(connection)?.delete(request.subscriptionId);
     return { errorCode: 0, errorMessage: null };
+  }
+
+  /**
+   * This broker stopped leading a partition: its subscriptions end with NOT_LEADER_OR_FOLLOWER,
+   * so that their clients subscribe again at the new leader (from their next offset).
+   */
+  leadershipEnded(topic: string, partition: number): void {
+    for (const subscriptions of this.byConnection.values()) {
+      for (const subscription of [...subscriptions.values()]) {
+        if (subscription.topic === topic && subscription.partition === partition) subscription.fail('NOT_LEADER_OR_FOLLOWER');
+      }
+    }
   }
 
   /** Ends every subscription of a closed connection. */

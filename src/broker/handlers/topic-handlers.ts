@@ -1,9 +1,10 @@
 import { SluiceError } from '../../errors/sluice-error.js';
+import type { TopicConfig } from '../../cluster/metadata-store.js';
 import type {
   CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, MetadataRequest, MetadataResponse,
-  TopicResult,
+  NewTopic, TopicResult,
 } from '../../protocol/index.js';
-import { topicResultsFrameBytesMax } from '../../protocol/index.js';
+import { DEFAULT_MIN_INSYNC_REPLICAS, topicResultsFrameBytesMax } from '../../protocol/index.js';
 import { OK, codeOf, type HandlerContext } from './handler-context.js';
 
 /** Metadata: this broker, and the topics asked for (all when `allTopics`). */
@@ -36,9 +37,16 @@ export async function handleCreateTopics(context: HandlerContext, request: Creat
   for (const topic of request.topics) {
     results.push(await topicResult(topic.name, () => context.partitions.createTopic({
       name: topic.name, partitionCount: topic.partitionCount, replicationFactor: topic.replicationFactor,
+      config: topicConfigAsked(topic),
     })));
   }
   return { ...OK, results: withinFrame(context, results) };
+}
+
+// -1 leaves minInsyncReplicas to the store's default; any other value is judged by the store (INVALID_CONFIG).
+function topicConfigAsked(topic: NewTopic): Partial<TopicConfig> {
+  const asked = topic.minInsyncReplicas ?? DEFAULT_MIN_INSYNC_REPLICAS;
+  return asked === DEFAULT_MIN_INSYNC_REPLICAS ? {} : { minInsyncReplicas: asked };
 }
 
 /** DeleteTopics: each topic succeeds or fails on its own; internal topics are refused. */

@@ -1,4 +1,4 @@
-import type { TopicMetadata } from '../../cluster/metadata-store.js';
+import type { CreateTopicRequest, TopicMetadata } from '../../cluster/metadata-store.js';
 import { isInternalTopicName } from '../../cluster/topic-rules.js';
 import { SluiceError } from '../../errors/sluice-error.js';
 import { parseJsonBody, readBoundedBody } from './bounded-body.js';
@@ -16,7 +16,7 @@ interface PartitionJson {
   logEndOffset: number | null;
 }
 
-const CREATE_FIELDS = new Set(['name', 'partitions', 'replicationFactor']);
+const CREATE_FIELDS = new Set(['name', 'partitions', 'replicationFactor', 'minInsyncReplicas']);
 
 /** `GET|POST /v1/topics`, `GET|DELETE /v1/topics/:topic`. */
 export class TopicRoutes {
@@ -33,7 +33,7 @@ export class TopicRoutes {
     return { status: 200, json: this.topicJson(described.topic) };
   };
 
-  /** Body `{ name, partitions, replicationFactor? }`; 201 with the new topic. */
+  /** Body `{ name, partitions, replicationFactor?, minInsyncReplicas? }`; 201 with the new topic. */
   readonly create = async (call: RouteCall): Promise<Reply> => {
     const body = parseJsonBody(await readBoundedBody(call.request, this.context.config.httpBodyBytesMax));
     const request = decodeCreateBody(body);
@@ -52,6 +52,7 @@ export class TopicRoutes {
       name: topic.name,
       topicId: topic.topicId,
       internal: isInternalTopicName(topic.name),
+      config: { minInsyncReplicas: topic.config.minInsyncReplicas, uncleanLeaderElection: topic.config.uncleanLeaderElection },
       partitions: topic.partitions.map((state, partition): PartitionJson => ({
         partition, leaderId: state.leaderId, leaderEpoch: state.leaderEpoch, replicas: state.replicas, isr: state.isr,
         ...this.offsetsOf(topic.name, partition),
@@ -71,15 +72,17 @@ export class TopicRoutes {
 }
 
 // Shape only: the metadata store checks the name, the count and the factor against its rules.
-function decodeCreateBody(body: unknown): { name: string; partitionCount: number; replicationFactor: number } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('the body must be an object { name, partitions, replicationFactor? }');
+function decodeCreateBody(body: unknown): CreateTopicRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('the body must be an object { name, partitions, replicationFactor?, minInsyncReplicas? }');
   const fields = body as Record<string, unknown>;
   for (const name of Object.keys(fields)) if (!CREATE_FIELDS.has(name)) throw invalid(`unknown field ${JSON.stringify(name)}`);
   if (typeof fields.name !== 'string') throw invalid('"name" must be a string');
   if (typeof fields.partitions !== 'number') throw invalid('"partitions" must be an integer');
   const replicationFactor = fields.replicationFactor ?? 1;
   if (typeof replicationFactor !== 'number') throw invalid('"replicationFactor" must be an integer');
-  return { name: fields.name, partitionCount: fields.partitions, replicationFactor };
+  if (fields.minInsyncReplicas !== undefined && typeof fields.minInsyncReplicas !== 'number') throw invalid('"minInsyncReplicas" must be an integer');
+  const config = fields.minInsyncReplicas === undefined ? {} : { minInsyncReplicas: fields.minInsyncReplicas };
+  return { name: fields.name, partitionCount: fields.partitions, replicationFactor, config };
 }
 
 function invalid(detail: string): SluiceError {

@@ -5,20 +5,28 @@ import { decodeResponse, encodeResponse, type FullResponse, type OrHeaderOnly } 
 import { readTopicResult, TOPIC_RESULT_BYTES_MIN, writeTopicResult, type TopicResult } from './topic-result.js';
 
 /**
- * 2 CreateTopics (docs/protocol.md), apiVersion 2 (layout unchanged since 1):
+ * 2 CreateTopics (docs/protocol.md), apiVersion 2:
  *
  *   request  = topics array<newTopic>
- *   newTopic = name string | partitionCount i32 | replicationFactor i16
+ *   newTopic = name string | partitionCount i32 | replicationFactor i16 | minInsyncReplicas i16
  *   response = responseHeader | results array<topicResult>
  *   topicResult = name string | errorCode i16 | errorMessage nullableString
  *
- * Names, partition counts and replication factors are judged by the broker, not here.
+ * Names, partition counts, replication factors and configs are judged by the broker, not here.
  */
+
+/** The `minInsyncReplicas` that leaves the choice to the broker (its default). */
+export const DEFAULT_MIN_INSYNC_REPLICAS = -1;
 
 export interface NewTopic {
   readonly name: string;
   readonly partitionCount: number;
   readonly replicationFactor: number;
+  /**
+   * acks=all needs at least this many in-sync replicas. Absent, or -1 (what an absent field
+   * encodes as): the broker's default. Always present when decoded.
+   */
+  readonly minInsyncReplicas?: number;
 }
 
 export interface CreateTopicsRequest {
@@ -29,7 +37,7 @@ export interface CreateTopicsResponse extends FullResponse {
   readonly results: readonly TopicResult[];
 }
 
-const NEW_TOPIC_BYTES_MIN = WIRE_BYTES.stringMin + WIRE_BYTES.i32 + WIRE_BYTES.i16;
+const NEW_TOPIC_BYTES_MIN = WIRE_BYTES.stringMin + WIRE_BYTES.i32 + WIRE_BYTES.i16 + WIRE_BYTES.i16;
 
 export function encodeCreateTopicsRequest(request: CreateTopicsRequest): Uint8Array {
   return encodeBody((writer) => writer.array(request.topics, writeNewTopic));
@@ -57,6 +65,7 @@ function writeNewTopic(writer: ByteWriter, topic: NewTopic): void {
   writer.string(topic.name);
   writer.i32(topic.partitionCount);
   writer.i16(topic.replicationFactor);
+  writer.i16(topic.minInsyncReplicas ?? DEFAULT_MIN_INSYNC_REPLICAS);
 }
 
 function readNewTopic(reader: ByteReader): NewTopic {
@@ -64,5 +73,6 @@ function readNewTopic(reader: ByteReader): NewTopic {
     name: reader.string('name'),
     partitionCount: reader.i32('partitionCount'),
     replicationFactor: reader.i16('replicationFactor'),
+    minInsyncReplicas: reader.i16('minInsyncReplicas'),
   };
 }

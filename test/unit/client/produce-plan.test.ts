@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PRODUCE_REQUEST_FIXED_BYTES, planRequests, produceTopicsOf, type PartitionQueue, type ProducerBatch } from '../../../src/client/produce-plan.js';
+import { BATCHES_PER_PARTITION_MAX, PRODUCE_REQUEST_FIXED_BYTES, planRequests, produceTopicsOf, type PartitionQueue, type ProducerBatch } from '../../../src/client/produce-plan.js';
 
 function batch(sizeBytes: number, attempts = 0, notBeforeMs = 0): ProducerBatch<number> {
   return { topic: 't', partition: 0, records: [], sizeBytes, bytes: new Uint8Array(sizeBytes), sequence: null, attempts, notBeforeMs };
@@ -18,6 +18,14 @@ describe('planning Produce requests', () => {
     expect(queues.every((entry) => entry.inFlight && entry.ready.length === 0)).toBe(true);
     const topics = produceTopicsOf(requests[0]!, (entry) => entry.bytes!);
     expect(topics.map((topic) => [topic.name, topic.partitions.map((p) => [p.partition, p.records.length])])).toEqual([['t', [[0, 200], [1, 100]]], ['u', [[0, 100]]]]);
+  });
+
+  it('puts at most 5 first-time batches of a partition in one request, so a failover retry of each is still recognised as a duplicate', () => {
+    const many = queue('t', 0, Array.from({ length: 12 }, () => batch(100)));
+    const [request] = planRequests([many], 0, 100_000);
+    expect(BATCHES_PER_PARTITION_MAX).toBe(5);
+    expect(request!.map((entry) => entry.batches.length)).toEqual([5]);
+    expect(many.ready).toHaveLength(7);
   });
 
   it('keeps one request outstanding per partition', () => {

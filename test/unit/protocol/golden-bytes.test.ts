@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   ApiKey, API_VERSION, decodeFetchRequest, decodeFrame, decodeFrameHeader, decodeHandshakeRequest, decodeMetadataResponse,
-  decodeOffsetForLeaderEpochRequest, decodeOffsetForLeaderEpochResponse, decodeProduceRequest, decodeProduceResponse,
-  encodeFetchRequest, encodeFrame, encodeHandshakeRequest, encodeMetadataResponse, encodeOffsetForLeaderEpochRequest,
+  decodeCreateTopicsRequest, decodeOffsetForLeaderEpochRequest, decodeOffsetForLeaderEpochResponse, decodeProduceRequest, decodeProduceResponse,
+  encodeCreateTopicsRequest, encodeFetchRequest, encodeFrame, encodeHandshakeRequest, encodeMetadataResponse, encodeOffsetForLeaderEpochRequest,
   encodeOffsetForLeaderEpochResponse, encodeProduceRequest, encodeProduceResponse, FrameKind, PROTOCOL_VERSION,
 } from '../../../src/protocol/index.js';
 
@@ -178,5 +178,26 @@ describe('golden bytes', () => {
     };
     expect(hex(encodeOffsetForLeaderEpochResponse(responseFields))).toBe(hex(response));
     expect(decodeOffsetForLeaderEpochResponse(response)).toEqual(responseFields);
+  });
+
+  it('CreateTopics request v2: newTopic = name string | partitionCount i32 | replicationFactor i16 | minInsyncReplicas i16', () => {
+    // 00000002              topics: 2 elements
+    //   0001 61               name "a"
+    //   00000003              partitionCount 3
+    //   0003                  replicationFactor 3
+    //   0002                  minInsyncReplicas 2
+    //   0001 62               name "b"
+    //   00000001              partitionCount 1
+    //   0001                  replicationFactor 1
+    //   ffff                  minInsyncReplicas -1: absent in the request object, "the broker's default"
+    const golden = fromHex('00000002 0001 61 00000003 0003 0002 0001 62 00000001 0001 ffff');
+    const request = {
+      topics: [
+        { name: 'a', partitionCount: 3, replicationFactor: 3, minInsyncReplicas: 2 },
+        { name: 'b', partitionCount: 1, replicationFactor: 1 },
+      ],
+    };
+    expect(hex(encodeCreateTopicsRequest(request))).toBe(hex(golden));
+    expect(decodeCreateTopicsRequest(golden).topics[1]).toEqual({ ...request.topics[1], minInsyncReplicas: -1 });
   });
 });

@@ -147,9 +147,9 @@ const metadataResponses: OrHeaderOnly<MetadataResponse>[] = [
 
 const createTopicsRequests: CreateTopicsRequest[] = [
   { topics: [] },
-  { topics: [{ name: 'orders', partitionCount: 12, replicationFactor: 1 }, { name: '', partitionCount: 0, replicationFactor: 0 }] },
-  { topics: [{ name: LONGEST_MULTIBYTE, partitionCount: I32_MIN, replicationFactor: I16_MIN }, { name: MULTIBYTE, partitionCount: I32_MAX, replicationFactor: I16_MAX }] },
-  { topics: [{ name: '', partitionCount: 0, replicationFactor: 0 }, { name: '', partitionCount: 0, replicationFactor: 0 }] },
+  { topics: [{ name: 'orders', partitionCount: 12, replicationFactor: 3, minInsyncReplicas: 2 }, { name: '', partitionCount: 0, replicationFactor: 0, minInsyncReplicas: 0 }] },
+  { topics: [{ name: LONGEST_MULTIBYTE, partitionCount: I32_MIN, replicationFactor: I16_MIN, minInsyncReplicas: I16_MIN }, { name: MULTIBYTE, partitionCount: I32_MAX, replicationFactor: I16_MAX, minInsyncReplicas: I16_MAX }] },
+  { topics: [{ name: '', partitionCount: 0, replicationFactor: 0, minInsyncReplicas: -1 }, { name: '', partitionCount: 0, replicationFactor: 0, minInsyncReplicas: -1 }] },
 ];
 const createTopicsResponses: OrHeaderOnly<CreateTopicsResponse>[] = [
   { ...OK, results: [] },
