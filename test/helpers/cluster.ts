@@ -1,7 +1,5 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
-import type { TopicConfig } from '../../src/cluster/metadata-store.js';
 import { ApiKey, type MetadataResponse } from '../../src/protocol/index.js';
 import { freePort, startEtcd, stoppedState, type EtcdProcess } from './etcd.js';
 import { CliProcess, runCli } from './process.js';
@@ -27,7 +25,6 @@ interface BrokerSlot {
 }
 
 const READY_TIMEOUT_MS = 30_000;
-const ETCD_PREFIX = '/test';
 
 /** A full Metadata response (not header-only). */
 export type ClusterMetadata = Exclude<MetadataResponse, { headerOnly: true }>;
@@ -130,16 +127,18 @@ export class TestCluster {
     await slot.process.waitForLog('broker started', READY_TIMEOUT_MS);
   }
 
-  /**
-   * Creates a topic straight in the cluster's metadata store, with a config (CreateTopics has no
-   * config on the wire yet); the brokers take it up from the store's watch as any other topic.
-   */
-  async createTopic(name: string, partitionCount: number, replicationFactor: number, config: Partial<TopicConfig> = {}): Promise<void> {
-    const store = await EtcdMetadataStore.open({ endpoints: [this.etcd.endpoint], prefix: ETCD_PREFIX, brokerSessionTimeoutMs: 2_000, partitionCountMax: 10_000, nowMs: () => Date.now() });
+  /** Creates a topic through CreateTopics on a running broker, with its minInsyncReplicas (broker default when absent). */
+  async createTopic(name: string, partitionCount: number, replicationFactor: number, config: { readonly minInsyncReplicas?: number } = {}): Promise<void> {
+    const id = this.brokerIds.find((candidate) => this.isRunning(candidate));
+    if (id === undefined) throw new Error('no broker is running');
+    const client = await WireClient.ready(this.port(id));
     try {
-      await store.createTopic({ name, partitionCount, replicationFactor, config });
+      const response = await client.request(ApiKey.CreateTopics, { topics: [{ name, partitionCount, replicationFactor, ...(config.minInsyncReplicas === undefined ? {} : { minInsyncReplicas: config.minInsyncReplicas }) }] });
+      if (response.headerOnly) throw new Error(`CreateTopics refused: ${response.errorCode}`);
+      const result = response.results[0]!;
+      if (result.errorCode !== 0) throw new Error(`CreateTopics of ${name}: ${result.errorCode} ${result.errorMessage ?? ''}`);
     } finally {
-      await store.close();
+      client.close();
     }
   }
 
