@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../errors/assert.js';
+import { formatCheckpoint, parseCheckpointText, parseNonNegativeInteger, readCheckpointFile, type CheckpointRead } from './checkpoint-text.js';
 import { writeFileAtomically } from './durable-file.js';
 
 /**
@@ -25,9 +25,6 @@ import { writeFileAtomically } from './durable-file.js';
  */
 
 export const LEADER_EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint';
-const CHECKPOINT_VERSION = 0;
-/** Bounds the read: a partition sees one entry per leader change, a few thousand in a lifetime. */
-const CHECKPOINT_FILE_BYTES_MAX = 1024 * 1024;
 
 /** The wire value of "no epoch" and "no offset" in an EpochEndOffset (Kafka's UNDEFINED_EPOCH(_OFFSET)). */
 export const UNDEFINED_EPOCH = -1;
@@ -186,10 +183,7 @@ export class LeaderEpochCache {
 }
 
 /** Either the entries of a checkpoint, or why it could not be believed. */
-export type LeaderEpochCheckpointRead =
-  | { readonly kind: 'read'; readonly entries: readonly EpochEntry[] }
-  | { readonly kind: 'missing' }
-  | { readonly kind: 'invalid'; readonly reason: string };
+export type LeaderEpochCheckpointRead = CheckpointRead<EpochEntry>;
 
 /** The path of a partition directory's checkpoint. */
 export function leaderEpochCheckpointPath(partitionDirectory: string): string {
@@ -203,42 +197,31 @@ export async function writeLeaderEpochCheckpoint(path: string, entries: readonly
 
 /** The checkpoint text of `entries`. */
 export function formatLeaderEpochCheckpoint(entries: readonly EpochEntry[]): string {
-  const lines = [String(CHECKPOINT_VERSION), String(entries.length), ...entries.map((entry) => `${entry.epoch} ${entry.startOffset}`)];
-  return `${lines.join('\n')}\n`;
+  return formatCheckpoint(entries.map((entry) => `${entry.epoch} ${entry.startOffset}`));
 }
 
 /** Reads a checkpoint; never throws for bad contents, only reports them. */
 export async function readLeaderEpochCheckpoint(path: string): Promise<LeaderEpochCheckpointRead> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'invalid', reason: `unreadable: ${(error as Error).message}` };
-  }
-  if (bytes.length > CHECKPOINT_FILE_BYTES_MAX) return { kind: 'invalid', reason: `${bytes.length} bytes is too large` };
-  return parseLeaderEpochCheckpoint(bytes.toString('utf8'));
+  return ordered(await readCheckpointFile(path, parseEpochEntry));
 }
 
 /** Parses checkpoint text; any deviation makes the whole file untrusted (it is rebuilt from the log). */
 export function parseLeaderEpochCheckpoint(text: string): LeaderEpochCheckpointRead {
-  if (!text.endsWith('\n')) return { kind: 'invalid', reason: 'does not end with a newline (torn write?)' };
-  const lines = text.slice(0, -1).split('\n');
-  if (lines[0] !== String(CHECKPOINT_VERSION)) return { kind: 'invalid', reason: `unknown version line ${JSON.stringify(lines[0]?.slice(0, 20))}` };
-  const count = parseNonNegativeInteger(lines[1]);
-  if (count === null || count !== lines.length - 2) return { kind: 'invalid', reason: `count line does not match ${lines.length - 2} entries` };
-  const entries: EpochEntry[] = [];
-  for (const line of lines.slice(2)) {
-    const fields = line.split(' ');
-    const epoch = parseNonNegativeInteger(fields[0]);
-    const startOffset = parseNonNegativeInteger(fields[1]);
-    if (fields.length !== 2 || epoch === null || startOffset === null || epoch > 0x7fff_ffff) {
-      return { kind: 'invalid', reason: `malformed entry ${JSON.stringify(line.slice(0, 80))}` };
-    }
-    entries.push({ epoch, startOffset });
-  }
-  const problem = orderProblem(entries);
-  return problem === null ? { kind: 'read', entries } : { kind: 'invalid', reason: problem };
+  return ordered(parseCheckpointText(text, parseEpochEntry));
+}
+
+function parseEpochEntry(line: string): EpochEntry | null {
+  const fields = line.split(' ');
+  const epoch = parseNonNegativeInteger(fields[0]);
+  const startOffset = parseNonNegativeInteger(fields[1]);
+  if (fields.length !== 2 || epoch === null || startOffset === null || epoch > 0x7fff_ffff) return null;
+  return { epoch, startOffset };
+}
+
+function ordered(read: LeaderEpochCheckpointRead): LeaderEpochCheckpointRead {
+  if (read.kind !== 'read') return read;
+  const problem = orderProblem(read.entries);
+  return problem === null ? read : { kind: 'invalid', reason: problem };
 }
 
 // Epochs strictly increase and start offsets never decrease; null when they do.
@@ -249,10 +232,4 @@ function orderProblem(entries: readonly EpochEntry[]): string | null {
     if (entry.startOffset < previous.startOffset) return `epoch ${entry.epoch} starts at ${entry.startOffset}, before epoch ${previous.epoch} at ${previous.startOffset}`;
   }
   return null;
-}
-
-function parseNonNegativeInteger(text: string | undefined): number | null {
-  if (text === undefined || !/^\d{1,16}$/.test(text)) return null;
-  const value = Number(text);
-  return Number.isSafeInteger(value) ? value : null;
 }
