@@ -198,7 +198,14 @@ export class PartitionManager {
     const partitionKey = key(topic.name, partition);
     const previous = this.roleChanges.get(partitionKey) ?? Promise.resolve();
     const next = previous.then(() => this.takeRole(topic, partition)).catch((error: unknown) => {
-      this.logger.error({ err: error, topic: topic.name, partition }, 'could not take up the role of a partition; retrying on the next change');
+      // Usually etcd was briefly unreachable. Nothing else may come to retry it (no further
+      // change of this partition), so retry after a pause, from the latest known topic.
+      this.logger.error({ err: error, topic: topic.name, partition }, 'could not take up the role of a partition; retrying');
+      const retry = setTimeout(() => {
+        const latest = this.topics.get(topic.name);
+        if (!this.stopped && latest !== undefined && latest.topicId === topic.topicId) void this.reconcile(latest, partition);
+      }, ROLE_RETRY_BACKOFF_MS);
+      retry.unref();
     });
     this.roleChanges.set(partitionKey, next);
     void next.finally(() => {
@@ -293,9 +300,17 @@ export class PartitionManager {
   private fetcherFor(leader: BrokerInfo): ReplicaFetcher {
     let fetcher = this.fetchers.get(leader.brokerId);
     if (fetcher !== undefined && (fetcher.leader.host !== leader.host || fetcher.leader.port !== leader.port)) {
-      // The leader came back on another address: a new fetcher, with the partitions re-added by their reconcile.
+      // The leader came back on another address: a new fetcher. Every partition the old one
+      // followed takes its role again, so that none is left following nothing.
       void fetcher.stop();
       fetcher = undefined;
+      for (const [partitionKey, followed] of [...this.following]) {
+        if (followed.leaderId !== leader.brokerId) continue;
+        this.following.delete(partitionKey);
+        const [topicName, partitionText] = partitionKey.split('\u0000') as [string, string];
+        const topic = this.topics.get(topicName);
+        if (topic !== undefined) queueMicrotask(() => void this.reconcile(topic, Number(partitionText)));
+      }
     }
     if (fetcher === undefined) {
       fetcher = new ReplicaFetcher(leader, { ...this.replication.fetcher, brokerId: this.brokerId, logger: this.logger.child({ fetcher: leader.brokerId }) });
@@ -350,6 +365,9 @@ export class PartitionManager {
 
 /** Compare-and-swap attempts to move an inherited leadership to the next epoch at startup. */
 const INHERITED_EPOCH_ATTEMPTS_MAX = 5;
+
+/** Pause before a role change that failed is tried again. */
+const ROLE_RETRY_BACKOFF_MS = 1_000;
 
 function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
