@@ -88,11 +88,6 @@ export class PartitionManager {
     throw new SluiceError('LEADER_NOT_AVAILABLE', `${topic}-${partition}: becoming leader`);
   }
 
-  /** The local log of a partition this broker holds a replica of, led here or not. */
-  localLog(topic: string, partition: number): PartitionLog | undefined {
-    return this.logs.log(topic, partition);
-  }
-
   /** Every local log with the role this broker plays for it now and the leader epoch it acts at (GET /v1/replicas). */
   localReplicas(): Array<{ topic: string; partition: number; role: 'leader' | 'follower' | 'none'; leaderEpoch: number | null; log: PartitionLog }> {
     const replicas = [];

@@ -8,9 +8,6 @@ export interface ResponseBudget {
   releaseAll(): void;
 }
 
-/** For callers with no connection to protect (HTTP reads one partition per request). */
-export const UNBOUNDED_BUDGET: ResponseBudget = { reserve: async () => {}, releaseAll: () => {} };
-
 interface Waiter {
   readonly bytes: number;
   readonly resolve: () => void;
