@@ -23,6 +23,10 @@ export type VarintRead =
 
 /** Bytes the zigzag varint encoding of `value` takes. */
 export function varintSize(value: number): number {
+  if ((value | 0) === value) {
+    const zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
+    return zigzag < 0x80 ? 1 : zigzag < 0x4000 ? 2 : zigzag < 0x200000 ? 3 : zigzag < 0x10000000 ? 4 : 5;
+  }
   if (Math.abs(value) > FAST_MAGNITUDE_MAX) return bigVarintSize(value);
   let zigzag = zigzagEncode(value);
   let size = 1;
@@ -35,6 +39,17 @@ export function varintSize(value: number): number {
 
 /** Writes `value` (a safe integer) as a zigzag varint at `position`; returns the position after it. */
 export function writeVarint(bytes: Uint8Array, position: number, value: number): number {
+  // Most values (lengths, deltas) fit in 32 bits, where bit operators are exact and fast.
+  if ((value | 0) === value) {
+    let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
+    let at = position;
+    while (zigzag >= 0x80) {
+      bytes[at++] = (zigzag & 0x7f) | 0x80;
+      zigzag >>>= 7;
+    }
+    bytes[at++] = zigzag;
+    return at;
+  }
   if (Math.abs(value) > FAST_MAGNITUDE_MAX) return writeBigVarint(bytes, position, value);
   let zigzag = zigzagEncode(value);
   let at = position;
