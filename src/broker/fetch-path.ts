@@ -95,7 +95,10 @@ async function readOne(input: FetchPartitionInput, isReplica: boolean, budgetByt
 }
 
 // Resolves on the first advance of any fetched partition — its log end for a follower, its high
-// watermark for a consumer — or after maxWaitMs.
+// watermark for a consumer — or after maxWaitMs. An advance that came while the first read was
+// awaiting the disk would send no event now, so data already past the fetch offset ends the
+// wait at once (without this check a follower's fetch slept through it, holding acks=all
+// produces back by replicaFetchWaitMs).
 function waitForData(inputs: readonly FetchPartitionInput[], maxWaitMs: number, isReplica: boolean, lookup: LogLookup): Promise<void> {
   return new Promise((resolve) => {
     const stops: Array<() => void> = [];
@@ -108,6 +111,7 @@ function waitForData(inputs: readonly FetchPartitionInput[], maxWaitMs: number, 
     for (const input of inputs) {
       try {
         const log = lookup(input.topic, input.partition);
+        if ((isReplica ? log.logEndOffset : log.highWatermark) > input.fetchOffset) return done();
         stops.push(isReplica ? log.watchLogEnd(done) : log.watchHighWatermark(done));
       } catch {
         // An unknown partition has nothing to wait for; the second read reports it.

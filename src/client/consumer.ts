@@ -1,6 +1,6 @@
 import { SluiceError } from '../errors/sluice-error.js';
 import { ApiKey, type SubscribePush } from '../protocol/index.js';
-import { decodeRecords, type RecordHeader } from '../record/index.js';
+import { decodeRecordsAs, type RecordHeader } from '../record/index.js';
 import { sleep } from './backoff.js';
 import { CONSUMER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
 import { Cluster, type ClientOptions } from './cluster.js';
@@ -71,6 +71,13 @@ export interface ConsumerRecord {
   readonly key: Uint8Array | null;
   readonly value: Uint8Array | null;
   readonly headers: readonly RecordHeader[];
+}
+
+/** Records of one partition, in offset order, as batches() hands them out. */
+export interface ConsumerBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly ConsumerRecord[];
 }
 
 export interface PartitionAssignment extends TopicPartition {
@@ -200,14 +207,41 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   /**
    * The records, as an async generator. It ends when the consumer is closed or `signal` aborts,
-   * and throws when a partition fails for good. One iterator at a time.
+   * and throws when a partition fails for good. One iterator at a time (records() or batches()).
    */
   async *records(options: { readonly signal?: AbortSignal } = {}): AsyncGenerator<ConsumerRecord, void, undefined> {
+    const signal = options.signal;
+    for await (const { stream, records } of this.deliveries(signal)) {
+      for (const record of records) {
+        if (signal?.aborted === true || this.closing) return;
+        stream.delivered = record.offset + 1;
+        yield record;
+        stream.consumed = record.offset + 1;
+      }
+    }
+  }
+
+  /**
+   * The records a pushed chunk at a time (one or more RecordBatches of one partition, in order):
+   * one await per chunk rather than per record, for applications that process in bulk. The
+   * records of a chunk count as consumed when the next chunk is asked for. Same ending and
+   * errors as records(); one iterator at a time.
+   */
+  async *batches(options: { readonly signal?: AbortSignal } = {}): AsyncGenerator<ConsumerBatch, void, undefined> {
+    for await (const { stream, records } of this.deliveries(options.signal)) {
+      stream.delivered = records[records.length - 1]!.offset + 1;
+      yield { topic: stream.topic, partition: stream.partition, records };
+      stream.consumed = Math.max(stream.consumed, stream.delivered);
+    }
+  }
+
+  // Each queued push, decoded: its records from the partition's delivered position on. A chunk
+  // is released (and credit granted again) when the caller comes back for the next one.
+  private async *deliveries(signal: AbortSignal | undefined): AsyncGenerator<{ readonly stream: PartitionStream; readonly records: readonly ConsumerRecord[] }, void, undefined> {
     if (this.iterating) throw new SluiceClientError('invalid-argument', 'the consumer is already being iterated');
     this.iterating = true;
     // Asking for records again means the application is done with those it was given.
     for (const stream of this.streams.values()) stream.consumed = Math.max(stream.consumed, stream.delivered);
-    const signal = options.signal;
     const onAbort = (): void => this.notify();
     signal?.addEventListener('abort', onAbort);
     try {
@@ -216,16 +250,20 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         const item = await this.nextItem(signal);
         if (item === null) return;
         const stream = item.stream;
-        for (const batch of verifiedBatches(item.records, Number.MAX_SAFE_INTEGER)) {
-          for (const record of decodeRecords(batch)) {
-            if (signal?.aborted === true || this.closing) return;
-            if (record.offset < stream.delivered || !this.isAssigned(stream)) continue;
-            stream.delivered = record.offset + 1;
-            yield { topic: stream.topic, partition: stream.partition, offset: record.offset, timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers };
-            stream.consumed = record.offset + 1;
+        const records: ConsumerRecord[] = [];
+        if (this.isAssigned(stream)) {
+          const { topic, partition } = stream;
+          const make = (offset: number, timestamp: number, key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[]): ConsumerRecord =>
+            ({ topic, partition, offset, timestamp, key, value, headers });
+          for (const batch of verifiedBatches(item.records, Number.MAX_SAFE_INTEGER)) {
+            for (const record of decodeRecordsAs(batch, make)) if (record.offset >= stream.delivered) records.push(record);
           }
         }
+        // The caller moves `delivered` as it hands records out: one that stops inside a chunk
+        // gets the rest of it from the next iterator, since the chunk stays queued until then.
+        if (records.length > 0) yield { stream, records };
         this.itemDone(item);
+        if (signal?.aborted === true || this.closing) return;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);

@@ -12,7 +12,7 @@ export { CLUSTER_SETTINGS, CONNECTION_SETTINGS, CONSUMER_SETTINGS, PRODUCER_SETT
 export type { ClientOptions } from './cluster.js';
 export { Connection, expectOk, isNotServed, type BrokerLimits, type ConnectionOptions, type RequestOptions } from './connection.js';
 export {
-  Consumer, type ConsumerOptions, type ConsumerRecord, type FallbackPosition, type PartitionAssignment, type PartitionProgress,
+  Consumer, type ConsumerBatch, type ConsumerOptions, type ConsumerRecord, type FallbackPosition, type PartitionAssignment, type PartitionProgress,
   type StartPosition,
 } from './consumer.js';
 export { SluiceClientError, errorFromCode, isRetriable, isSluiceClientError, type ClientErrorReason } from './errors.js';

@@ -1,5 +1,5 @@
 import type { ProduceTopic } from '../protocol/index.js';
-import type { PendingRecord } from './record-accumulator.js';
+import type { RecordBatchBuilder } from '../record/index.js';
 
 /**
  * The producer's sealed batches per partition, and which of them go into the next Produce
@@ -25,25 +25,30 @@ import type { PendingRecord } from './record-accumulator.js';
 export interface ProducerBatch<T = unknown> {
   readonly topic: string;
   readonly partition: number;
-  readonly records: readonly PendingRecord<T>[];
-  /** Upper bound of the encoded size (from the accumulator); what it holds of bufferBytesMax. */
+  /** One per record, in record order: the handles that settle each send(). */
+  readonly tickets: readonly T[];
+  /** The encoded records; `bytes` is what it builds with the producer identity. */
+  readonly builder: RecordBatchBuilder;
+  /** Bytes of the encoded batch. */
   readonly sizeBytes: number;
-  /** The encoded RecordBatch v2; null until first sent, and again after a new producer identity. */
+  /** The RecordBatch v2 as sent; null until first sent, and again after a new producer identity. */
   bytes: Uint8Array | null;
   /** The producer identity and first sequence stamped into `bytes`, or null without idempotence. */
   sequence: { readonly producerId: bigint; readonly producerEpoch: number; readonly baseSequence: number } | null;
+  /** Seal order within the producer: retried batches go back into their queue in this order. */
+  readonly order: number;
   /** Sends so far that failed. */
   attempts: number;
   /** Not to be sent again before this time (retry backoff). */
   notBeforeMs: number;
 }
 
-/** The batches of one partition, oldest first, and whether a request for it is outstanding. */
+/** The batches of one partition waiting to be sent, oldest first, and those sent and not yet answered. */
 export interface PartitionQueue<T = unknown> {
   readonly topic: string;
   readonly partition: number;
   readonly ready: ProducerBatch<T>[];
-  inFlight: boolean;
+  readonly inFlight: Set<ProducerBatch<T>>;
 }
 
 /** The batches of one partition within a request. */
@@ -54,6 +59,8 @@ export interface PlannedPartition<T = unknown> {
 
 /** First-time batches of one partition in one request; at most the broker's PRODUCER_BATCHES_KEPT (5). */
 export const BATCHES_PER_PARTITION_MAX = 5;
+/** Batches of one partition sent and unanswered when pipelined; the broker's PRODUCER_BATCHES_KEPT (5). */
+export const IN_FLIGHT_BATCHES_PER_PARTITION_MAX = 5;
 
 /** Bytes of a Produce frame besides the record batches: frame header, acks, timeoutMs, array counts. */
 export const PRODUCE_REQUEST_FIXED_BYTES = 8 + 1 + 4 + 4;
@@ -63,22 +70,25 @@ const topicBytes = (topic: string): number => 2 + 3 * topic.length + 4;
 const PARTITION_BYTES = 4 + 4;
 
 /** The batch at the head of `queue` may be sent now. */
-export function isSendable(queue: PartitionQueue, nowMs: number): boolean {
-  return !queue.inFlight && queue.ready.length > 0 && queue.ready[0]!.notBeforeMs <= nowMs;
+export function isSendable(queue: PartitionQueue, nowMs: number, pipelined: boolean): boolean {
+  const head = queue.ready[0];
+  if (head === undefined || head.notBeforeMs > nowMs) return false;
+  if (!pipelined || head.attempts > 0) return queue.inFlight.size === 0;
+  return queue.inFlight.size < IN_FLIGHT_BATCHES_PER_PARTITION_MAX;
 }
 
 /**
  * Takes batches out of the sendable queues into requests of at most `requestBytesMax` bytes
- * (counting each batch at its `sizeBytes`, an upper bound of its encoding). The queues'
- * `inFlight` flags are set; the caller must clear them when each request is answered.
+ * (counting each batch at its `sizeBytes`). The batches move to their queue's `inFlight`; the
+ * caller must take them out when each request is answered.
  */
-export function planRequests<T>(queues: Iterable<PartitionQueue<T>>, nowMs: number, requestBytesMax: number): PlannedPartition<T>[][] {
+export function planRequests<T>(queues: Iterable<PartitionQueue<T>>, nowMs: number, requestBytesMax: number, pipelined: boolean): PlannedPartition<T>[][] {
   const requests: PlannedPartition<T>[][] = [];
   let current: PlannedPartition<T>[] = [];
   let currentBytes = PRODUCE_REQUEST_FIXED_BYTES;
   const topicsInCurrent = new Set<string>();
   for (const queue of queues) {
-    if (!isSendable(queue, nowMs)) continue;
+    if (!isSendable(queue, nowMs, pipelined)) continue;
     const overhead = PARTITION_BYTES + (topicsInCurrent.has(queue.topic) ? 0 : topicBytes(queue.topic));
     const headBytes = queue.ready[0]!.sizeBytes;
     if (current.length > 0 && currentBytes + overhead + headBytes > requestBytesMax) {
@@ -88,11 +98,11 @@ export function planRequests<T>(queues: Iterable<PartitionQueue<T>>, nowMs: numb
       topicsInCurrent.clear();
     }
     const room = requestBytesMax - currentBytes - PARTITION_BYTES - (topicsInCurrent.has(queue.topic) ? 0 : topicBytes(queue.topic));
-    const batches = takeBatches(queue, room);
+    const batches = takeBatches(queue, room, pipelined ? IN_FLIGHT_BATCHES_PER_PARTITION_MAX - queue.inFlight.size : BATCHES_PER_PARTITION_MAX);
     currentBytes += PARTITION_BYTES + (topicsInCurrent.has(queue.topic) ? 0 : topicBytes(queue.topic));
     currentBytes += batches.reduce((sum, batch) => sum + batch.sizeBytes, 0);
     topicsInCurrent.add(queue.topic);
-    queue.inFlight = true;
+    for (const batch of batches) queue.inFlight.add(batch);
     current.push({ queue, batches });
   }
   if (current.length > 0) requests.push(current);
@@ -101,12 +111,12 @@ export function planRequests<T>(queues: Iterable<PartitionQueue<T>>, nowMs: numb
 
 // The head batch always goes (a frame too large for it fails it with MESSAGE_TOO_LARGE); first-time batches
 // behind it join while they fit, retried ones never do.
-function takeBatches<T>(queue: PartitionQueue<T>, roomBytes: number): ProducerBatch<T>[] {
+function takeBatches<T>(queue: PartitionQueue<T>, roomBytes: number, countMax: number): ProducerBatch<T>[] {
   const head = queue.ready[0]!;
   let count = 1;
   let bytes = head.sizeBytes;
   if (head.attempts === 0) {
-    while (count < queue.ready.length && count < BATCHES_PER_PARTITION_MAX) {
+    while (count < queue.ready.length && count < Math.min(countMax, BATCHES_PER_PARTITION_MAX)) {
       const next = queue.ready[count]!;
       if (next.attempts > 0 || bytes + next.sizeBytes > roomBytes) break;
       bytes += next.sizeBytes;

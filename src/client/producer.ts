@@ -1,6 +1,6 @@
 import { SluiceError } from '../errors/sluice-error.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse, type OrHeaderOnly } from '../protocol/index.js';
-import { encodeRecordBatch, type Record } from '../record/index.js';
+import { recordBytesBound } from '../record/index.js';
 import { sleep } from './backoff.js';
 import { PRODUCER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
 import { groupByLeader } from './cluster-metadata.js';
@@ -11,8 +11,8 @@ import { silentLogger, type ClientLogger } from './logger.js';
 import { Fifo } from './fifo.js';
 import { DefaultPartitioner } from './partitioner.js';
 import { isSendable, planRequests, produceTopicsOf, type PartitionQueue, type PlannedPartition, type ProducerBatch } from './produce-plan.js';
-import { RecordAccumulator, partitionKey, recordSizeBytesMax, type PendingRecord, type SealedBatch } from './record-accumulator.js';
-import { bytesOf, checkWireString, headersOf, type BytesInput, type HeadersInput } from './record-input.js';
+import { RecordAccumulator, partitionKey, type AppendedRecord, type SealedBatch } from './record-accumulator.js';
+import { bytesOf, checkBytesInput, checkWireString, headerInputsOf, type BytesInput, type HeadersInput } from './record-input.js';
 import { retryActionFor } from './retry-policy.js';
 
 /**
@@ -112,8 +112,10 @@ interface SendTicket {
 interface AdmissionEntry {
   readonly topic: string;
   readonly partition: number | undefined;
+  /** The key's bytes, for the partitioner; null without a key or with an explicit partition. */
   readonly keyBytes: Uint8Array | null;
-  readonly pending: PendingRecord<SendTicket>;
+  readonly record: AppendedRecord;
+  readonly ticket: SendTicket;
   readonly deadlineMs: number;
 }
 
@@ -158,6 +160,8 @@ export class Producer {
   private unsettledCount = 0;
   private acklessSinceFence = 0;
   private sendCount = 0;
+  /** Batches sealed so far: each batch's `order`. */
+  private sealCount = 0;
   /** Sends numbered up to this were made before a flush(): their batches do not linger. */
   private flushThrough = 0;
   private drainQueued = false;
@@ -216,7 +220,18 @@ export class Producer {
     return new Promise<RecordMetadata>((resolve, reject) => {
       if (this.closing) throw new SluiceClientError('client-closed', 'the producer is closed');
       const ticket: SendTicket = { number: this.sendCount + 1, topic: input.topic, resolve, reject, heldBytes: 0, settled: false };
-      const entry = this.admissionEntryOf(input, ticket);
+      const now = this.nowMs();
+      const entry = this.admissionEntryOf(input, ticket, now);
+      if (this.admission.length === 0) {
+        // The common case: nothing waits ahead of this send, so it need not queue.
+        const partitionCount = this.cluster.metadata.partitionCountOf(entry.topic);
+        if (partitionCount !== null && this.hasRoomFor(entry)) {
+          this.sendCount += 1;
+          this.unsettledCount += 1;
+          this.admit(entry, partitionCount, now);
+          return;
+        }
+      }
       if (this.admission.length >= this.settings.sendQueueLengthMax) {
         throw new SluiceClientError('buffer-full', `${this.admission.length} sends already wait (sendQueueLengthMax)`);
       }
@@ -260,20 +275,28 @@ export class Producer {
 
   // ---- admission: metadata, backpressure, partitioning ----
 
-  private admissionEntryOf(input: ProducerRecord, ticket: SendTicket): AdmissionEntry {
+  // Checks the record's fields without encoding them: they are encoded once, into their batch.
+  private admissionEntryOf(input: ProducerRecord, ticket: SendTicket, nowMs: number): AdmissionEntry {
     checkWireString(input.topic, 'topic');
     if (input.partition !== undefined && (!Number.isInteger(input.partition) || input.partition < 0)) {
       throw new SluiceClientError('invalid-argument', `partition ${input.partition} must be a non-negative integer`);
     }
-    const timestamp = input.timestamp ?? this.nowMs();
+    const timestamp = input.timestamp ?? nowMs;
     if (!Number.isSafeInteger(timestamp)) throw new SluiceClientError('invalid-argument', `timestamp ${timestamp} must be an integer`);
-    const keyBytes = bytesOf(input.key, 'key');
-    const record: Record = { key: keyBytes, value: bytesOf(input.value, 'value'), headers: headersOf(input.headers), timestamp };
+    const key = checkBytesInput(input.key, 'key');
+    const value = checkBytesInput(input.value, 'value');
+    const headers = headerInputsOf(input.headers);
     return {
-      topic: input.topic, partition: input.partition, keyBytes,
-      pending: { record, sizeBytes: recordSizeBytesMax(record), ticket },
-      deadlineMs: this.nowMs() + this.settings.bufferWaitMsMax,
+      topic: input.topic, partition: input.partition, ticket,
+      keyBytes: key === null || input.partition !== undefined ? null : bytesOf(key, 'key'),
+      record: { timestamp, key, value, headers, boundBytes: recordBytesBound(key, value, headers) },
+      deadlineMs: nowMs + this.settings.bufferWaitMsMax,
     };
+  }
+
+  // A record larger than the whole buffer is admitted when the buffer is empty.
+  private hasRoomFor(entry: AdmissionEntry): boolean {
+    return this.bufferedBytes === 0 || this.bufferedBytes + entry.record.boundBytes <= this.settings.bufferBytesMax;
   }
 
   // Admits sends in order while their topic's partition count is known and the buffer has room
@@ -282,7 +305,7 @@ export class Producer {
     let admittedForFlush = false;
     while (this.admission.length > 0) {
       const head = this.admission.peek()!;
-      if (head.pending.ticket.settled) {
+      if (head.ticket.settled) {
         this.admission.shift();
         continue;
       }
@@ -291,25 +314,26 @@ export class Producer {
         this.loadPartitionCount(head.topic);
         break;
       }
-      if (this.bufferedBytes > 0 && this.bufferedBytes + head.pending.sizeBytes > this.settings.bufferBytesMax) break;
+      if (!this.hasRoomFor(head)) break;
       this.admission.shift();
-      this.admit(head, partitionCount);
-      admittedForFlush ||= head.pending.ticket.number <= this.flushThrough;
+      this.admit(head, partitionCount, this.nowMs());
+      admittedForFlush ||= head.ticket.number <= this.flushThrough;
     }
     // Sends made before a flush() that waited for metadata or room go out now, not after lingerMs.
     if (admittedForFlush) this.sealed(this.accumulator.sealAll());
     this.armAdmissionTimer();
   }
 
-  private admit(entry: AdmissionEntry, partitionCount: number): void {
-    const ticket = entry.pending.ticket;
+  private admit(entry: AdmissionEntry, partitionCount: number, nowMs: number): void {
+    const ticket = entry.ticket;
     if (entry.partition !== undefined && entry.partition >= partitionCount) {
       return this.settle(ticket, new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `${entry.topic} has ${partitionCount} partitions, not partition ${entry.partition}`));
     }
     const partition = entry.partition ?? this.partitioner.partition(entry.topic, entry.keyBytes, partitionCount);
-    ticket.heldBytes = entry.pending.sizeBytes;
+    const sealed = this.accumulator.append(entry.topic, partition, entry.record, ticket, nowMs);
+    ticket.heldBytes = this.accumulator.lastAppendBytes;
     this.bufferedBytes += ticket.heldBytes;
-    this.sealed(this.accumulator.append(entry.topic, partition, entry.pending, this.nowMs()));
+    if (sealed.length > 0) this.sealed(sealed);
     this.armLingerTimer();
   }
 
@@ -327,7 +351,7 @@ export class Producer {
       const now = this.nowMs();
       while (this.admission.length > 0 && this.admission.peek()!.deadlineMs <= now) {
         const expired = this.admission.shift()!;
-        this.settle(expired.pending.ticket, new SluiceClientError('buffer-full',
+        this.settle(expired.ticket, new SluiceClientError('buffer-full',
           `send to ${expired.topic} waited more than bufferWaitMsMax ${this.settings.bufferWaitMsMax} ms for buffer room or topic metadata`));
       }
       this.pumpAdmission();
@@ -338,7 +362,7 @@ export class Producer {
     if (this.metadataLoads.has(topic)) return;
     this.metadataLoads.add(topic);
     void this.fetchPartitionCount(topic).then(() => {}, (error: unknown) => {
-      for (const entry of this.admission) if (entry.topic === topic) this.settle(entry.pending.ticket, asError(error));
+      for (const entry of this.admission) if (entry.topic === topic) this.settle(entry.ticket, asError(error));
     }).finally(() => {
       this.metadataLoads.delete(topic);
       this.pumpAdmission();
@@ -370,8 +394,8 @@ export class Producer {
       const partitionCount = this.cluster.metadata.partitionCountOf(sealed.topic) ?? 1;
       this.partitioner.onBatchSealed(sealed.topic, sealed.partition, partitionCount);
       this.queueOf(sealed.topic, sealed.partition).ready.push({
-        topic: sealed.topic, partition: sealed.partition, records: sealed.records, sizeBytes: sealed.sizeBytes,
-        bytes: null, sequence: null, attempts: 0, notBeforeMs: 0,
+        topic: sealed.topic, partition: sealed.partition, tickets: sealed.tickets, builder: sealed.builder, sizeBytes: sealed.sizeBytes,
+        order: this.sealCount++, bytes: null, sequence: null, attempts: 0, notBeforeMs: 0,
       });
     }
     if (batches.length > 0) this.scheduleDrain();
@@ -381,13 +405,17 @@ export class Producer {
     const key = partitionKey(topic, partition);
     let queue = this.queues.get(key);
     if (queue === undefined) {
-      queue = { topic, partition, ready: [], inFlight: false };
+      queue = { topic, partition, ready: [], inFlight: new Set() };
       this.queues.set(key, queue);
     }
     return queue;
   }
 
+  // A timer already armed is for the oldest open batch (batches open in time order), so only an
+  // unarmed timer needs the scan; if that batch was sealed by size meanwhile, the timer finds
+  // nothing expired and arms for the next.
   private armLingerTimer(): void {
+    if (this.lingerTimer !== null) return;
     const endsAtMs = this.accumulator.nextLingerEndMs();
     if (endsAtMs === null || endsAtMs >= this.lingerTimerAtMs) return;
     if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
@@ -418,7 +446,8 @@ export class Producer {
     if (this.drainBlocked || !this.hasSendable()) return;
     if (!this.idempotenceDecided || this.identityStale) return this.drainAfter(this.ensureIdentity());
     const now = this.nowMs();
-    const sendable = [...this.queues.values()].filter((queue) => isSendable(queue, now));
+    const pipelined = this.pipelined;
+    const sendable = [...this.queues.values()].filter((queue) => isSendable(queue, now, pipelined));
     const metadata = this.cluster.metadata;
     const { byLeader, leaderless } = groupByLeader(sendable, (queue) => metadata.leaderOf(queue.topic, queue.partition));
     if (leaderless.length > 0) this.refreshRoutes(leaderless);
@@ -429,7 +458,7 @@ export class Producer {
         continue;
       }
       this.watch(connection);
-      for (const planned of planRequests(queues, now, connection.limits.maxFrameBytes)) this.sendRequest(connection, planned);
+      for (const planned of planRequests(queues, now, connection.limits.maxFrameBytes, pipelined)) this.sendRequest(connection, planned);
     }
     const aged = metadata.topicsDueForRefresh(new Set(sendable.map((queue) => queue.topic)), now, this.cluster.settings.metadataMaxAgeMs);
     if (aged.length > 0) void this.cluster.ensureTopics(aged).catch(() => { /* the next error refreshes again */ });
@@ -493,8 +522,14 @@ export class Producer {
   }
 
   private hasSendable(): boolean {
-    for (const queue of this.queues.values()) if (!queue.inFlight && queue.ready.length > 0) return true;
+    for (const queue of this.queues.values()) if (queue.ready.length > 0) return true;
     return false;
+  }
+
+  // Several requests per partition may be outstanding only where sequence numbers keep them in
+  // order (see produce-plan.ts).
+  private get pipelined(): boolean {
+    return this.idempotenceActiveValue && this.identity !== null;
   }
 
   private sendRequest(connection: Connection, planned: PlannedPartition<SendTicket>[]): void {
@@ -528,11 +563,11 @@ export class Producer {
     if (identity !== null) {
       const key = partitionKey(batch.topic, batch.partition);
       const baseSequence = this.sequences.get(key) ?? 0;
-      this.sequences.set(key, (baseSequence + batch.records.length) % SEQUENCE_MODULUS);
+      this.sequences.set(key, (baseSequence + batch.tickets.length) % SEQUENCE_MODULUS);
       producer = { producerId: identity.producerId, producerEpoch: identity.producerEpoch, baseSequence };
     }
     batch.sequence = producer;
-    batch.bytes = encodeRecordBatch({ records: batch.records.map((pending) => pending.record), producer });
+    batch.bytes = batch.builder.build({ producer });
   }
 
   private answered(planned: readonly PlannedPartition<SendTicket>[], response: OrHeaderOnly<ProduceResponse>): void {
@@ -555,23 +590,33 @@ export class Producer {
 
   // The batches of one partition were written from `baseOffset` on, back to back (null: acks 0).
   private completed(entry: PlannedPartition<SendTicket>, baseOffset: number | null): void {
-    entry.queue.inFlight = false;
+    for (const batch of entry.batches) entry.queue.inFlight.delete(batch);
+    // The partition's next batches go out before this one's sends are answered, so the broker
+    // writes and fsyncs them while the application handles the answers and produces more.
+    this.drain();
     let offset = baseOffset;
     for (const batch of entry.batches) {
-      for (const pending of batch.records) {
-        this.settle(pending.ticket, { topic: batch.topic, partition: batch.partition, offset });
+      for (const ticket of batch.tickets) {
+        this.settle(ticket, { topic: batch.topic, partition: batch.partition, offset });
         if (offset !== null) offset += 1;
       }
     }
-    this.scheduleDrain();
   }
 
   private partitionFailed(entry: PlannedPartition<SendTicket>, error: Error): void {
-    entry.queue.inFlight = false;
+    const queue = entry.queue;
+    for (const batch of entry.batches) queue.inFlight.delete(batch);
     const action = retryActionFor(error);
-    if (action === 'refresh-metadata') this.cluster.routeFailed(entry.queue.topic, error);
-    const restamp = isSluiceError(error) && RESTAMP_ERRORS.has(error.errorName);
-    const retriable = this.acks !== 0 && (action !== 'fail' || restamp);
+    if (action === 'refresh-metadata') this.cluster.routeFailed(queue.topic, error);
+    // Out of sequence behind an earlier batch that failed or is unanswered is that batch's doing:
+    // these go again, in order after it, with the same sequence. Only with nothing of the
+    // partition ahead of them does the broker's answer mean a real gap (restamp).
+    const first = entry.batches[0]!.order;
+    const behindAnother = [...queue.inFlight].some((batch) => batch.order < first) || queue.ready.some((batch) => batch.attempts > 0 && batch.order < first);
+    const outOfSequence = isSluiceError(error) && error.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER';
+    const restamp = isSluiceError(error) && RESTAMP_ERRORS.has(error.errorName) && !(outOfSequence && behindAnother);
+    const inLine = outOfSequence && behindAnother;
+    const retriable = this.acks !== 0 && (action !== 'fail' || restamp || inLine);
     const now = this.nowMs();
     const retry: Batch[] = [];
     for (const batch of entry.batches) {
@@ -585,8 +630,12 @@ export class Producer {
       }
     }
     if (restamp) this.identityStale = true;
-    entry.queue.ready.unshift(...retry);
-    if (retry.length > 0) this.logger.debug({ topic: entry.queue.topic, partition: entry.queue.partition, err: error }, 'retrying batches');
+    if (retry.length > 0) {
+      // Answers of a partition's pipelined requests may fail in any order; the queue keeps seal order.
+      queue.ready.push(...retry);
+      queue.ready.sort((a, b) => a.order - b.order);
+      this.logger.debug({ topic: queue.topic, partition: queue.partition, err: error }, 'retrying batches');
+    }
     this.scheduleDrain();
     this.armWakeTimer();
   }
@@ -595,7 +644,7 @@ export class Producer {
   // the batches after it go under a new producer id.
   private failBatch(batch: Batch, error: Error): void {
     if (batch.sequence !== null) this.identityStale = true;
-    for (const pending of batch.records) this.settle(pending.ticket, error);
+    for (const ticket of batch.tickets) this.settle(ticket, error);
   }
 
   private unstamp(batch: Batch): void {
@@ -609,7 +658,7 @@ export class Producer {
   private sendFailedBeforeRequest(queues: Iterable<PartitionQueue<SendTicket>>, error: Error): void {
     const now = this.nowMs();
     for (const queue of queues) {
-      if (queue.inFlight || queue.ready.length === 0) continue;
+      if (queue.inFlight.size > 0 || queue.ready.length === 0) continue;
       const head = queue.ready[0]!;
       if (head.notBeforeMs > now) continue;
       const retriable = retryActionFor(error) !== 'fail';
@@ -633,7 +682,7 @@ export class Producer {
     const now = this.nowMs();
     for (const queue of this.queues.values()) {
       const head = queue.ready[0];
-      if (!queue.inFlight && head !== undefined && head.notBeforeMs > now) earliest = Math.min(earliest, head.notBeforeMs);
+      if (queue.inFlight.size === 0 && head !== undefined && head.notBeforeMs > now) earliest = Math.min(earliest, head.notBeforeMs);
     }
     if (earliest === Number.POSITIVE_INFINITY || earliest >= this.wakeTimerAtMs) return;
     if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
@@ -700,10 +749,10 @@ export class Producer {
   }
 
   private abandonAll(error: SluiceClientError): void {
-    for (const entry of this.admission.drain()) this.settle(entry.pending.ticket, error);
-    for (const sealed of this.accumulator.sealAll()) for (const pending of sealed.records) this.settle(pending.ticket, error);
+    for (const entry of this.admission.drain()) this.settle(entry.ticket, error);
+    for (const sealed of this.accumulator.sealAll()) for (const ticket of sealed.tickets) this.settle(ticket, error);
     for (const queue of this.queues.values()) {
-      for (const batch of queue.ready.splice(0)) for (const pending of batch.records) this.settle(pending.ticket, error);
+      for (const batch of queue.ready.splice(0)) for (const ticket of batch.tickets) this.settle(ticket, error);
     }
     // Batches in flight are settled by their requests failing when the connection closes.
   }

@@ -1,62 +1,58 @@
 import { assert } from '../errors/assert.js';
-import { BATCH_HEADER_BYTES, varintSize, type Record } from '../record/index.js';
+import { BATCH_HEADER_BYTES, RecordBatchBuilder, type RecordBytesInput, type RecordHeaderInput } from '../record/index.js';
 
 /**
  * Where a producer's records wait to become batches (Kafka's RecordAccumulator, without the
  * memory pool). Per partition there is at most one *open* batch; it is *sealed* when the next
- * record would take it past `batchBytes`, when it has waited `lingerMs`, or on flush. Sealed
- * batches are handed back to the caller, which encodes and sends them.
+ * record would take it past `batchBytes`, when it has waited `lingerMs`, or on flush. Records
+ * are encoded into their batch as they are appended (RecordBatchBuilder), so sealing costs
+ * nothing per record; the caller stamps the header and CRC when it first sends the batch.
  *
  * Pure: no timers, no I/O. Time comes in as `nowMs` arguments, so the batching rules are tested
  * without a clock (test/unit/client/record-accumulator.test.ts). All state here is in memory and
  * derived from what the producer was given; nothing is authoritative until the broker has it.
  */
 
-/** A record waiting in a batch, with what the producer needs to answer its send(). */
-export interface PendingRecord<T = unknown> {
-  readonly record: Record;
-  /** An upper bound of the bytes this record takes in a batch. */
-  readonly sizeBytes: number;
-  /** The producer's handle to settle the send() (opaque here). */
-  readonly ticket: T;
+/** A record as the producer appends it: fields as the caller gave them, plus its size bound. */
+export interface AppendedRecord {
+  readonly timestamp: number;
+  readonly key: RecordBytesInput;
+  readonly value: RecordBytesInput;
+  readonly headers: readonly RecordHeaderInput[];
+  /** recordBytesBound of the fields: what the batch must have room for. */
+  readonly boundBytes: number;
 }
 
 export interface SealedBatch<T = unknown> {
   readonly topic: string;
   readonly partition: number;
-  readonly records: readonly PendingRecord<T>[];
-  /** Upper bound of the encoded batch, header included. */
+  /** One per record, in record order: the producer's handles to settle each send(). */
+  readonly tickets: readonly T[];
+  /** The records, encoded; `build` stamps header and CRC. */
+  readonly builder: RecordBatchBuilder;
+  /** Bytes of the encoded batch, header included. */
   readonly sizeBytes: number;
 }
 
 interface OpenBatch<T> {
   readonly topic: string;
   readonly partition: number;
-  readonly records: PendingRecord<T>[];
-  sizeBytes: number;
+  readonly tickets: T[];
+  readonly builder: RecordBatchBuilder;
   readonly lingerEndsAtMs: number;
 }
 
-/** Bytes of a record's varint fields at their largest: length 5, timestampDelta 10, offsetDelta 5. */
-const RECORD_FIXED_BYTES_MAX = 5 + 1 + 10 + 5;
-const utf8Encoder = new TextEncoder();
-
-/** An upper bound of the bytes `record` takes inside a RecordBatch v2. */
-export function recordSizeBytesMax(record: Record): number {
-  let bytes = RECORD_FIXED_BYTES_MAX + nullableSize(record.key) + nullableSize(record.value) + varintSize(record.headers.length);
-  for (const header of record.headers) {
-    const keyBytes = utf8Encoder.encode(header.key).length;
-    bytes += varintSize(keyBytes) + keyBytes + nullableSize(header.value);
-  }
-  return bytes;
-}
-
-function nullableSize(bytes: Uint8Array | null): number {
-  return bytes === null ? 1 : varintSize(bytes.length) + bytes.length;
-}
+/** Returned when an append seals nothing, so the common case allocates no array. */
+const NOTHING_SEALED: readonly SealedBatch<never>[] = Object.freeze([]);
+/** A new batch's buffer starts at this (or batchBytes, if smaller) and doubles as needed. */
+const INITIAL_BATCH_CAPACITY_BYTES = 16 * 1024;
 
 export class RecordAccumulator<T = unknown> {
-  private readonly open = new Map<string, OpenBatch<T>>();
+  /** Open batches by topic, then by partition number. */
+  private readonly open = new Map<string, Array<OpenBatch<T> | undefined>>();
+  private openCount = 0;
+  /** Bytes the last append() took in its batch. */
+  private lastAppendBytesValue = 0;
 
   constructor(private readonly batchBytes: number, private readonly lingerMs: number) {
     assert(batchBytes > BATCH_HEADER_BYTES, `batchBytes ${batchBytes} leaves room for records`);
@@ -64,66 +60,83 @@ export class RecordAccumulator<T = unknown> {
   }
 
   get openBatchCount(): number {
-    return this.open.size;
+    return this.openCount;
   }
 
   /** Records waiting in open batches. */
   get openRecordCount(): number {
     let count = 0;
-    for (const batch of this.open.values()) count += batch.records.length;
+    for (const batch of this.openBatches()) count += batch.tickets.length;
     return count;
+  }
+
+  /** Bytes the record of the last append() took, encoded. */
+  get lastAppendBytes(): number {
+    return this.lastAppendBytesValue;
   }
 
   /**
    * Adds a record to its partition's open batch. Returns the batches this seals: the open batch
-   * when the record does not fit in it, and the record's own batch when the record alone fills
+   * when the record may not fit in it, and the record's own batch when the record alone fills
    * `batchBytes` (a record larger than batchBytes is sent alone, as Kafka does).
    */
-  append(topic: string, partition: number, pending: PendingRecord<T>, nowMs: number): SealedBatch<T>[] {
-    const key = partitionKey(topic, partition);
-    const sealed: SealedBatch<T>[] = [];
-    let batch = this.open.get(key);
-    if (batch !== undefined && batch.sizeBytes + pending.sizeBytes > this.batchBytes) {
-      sealed.push(this.seal(key, batch));
+  append(topic: string, partition: number, record: AppendedRecord, ticket: T, nowMs: number): readonly SealedBatch<T>[] {
+    let partitions = this.open.get(topic);
+    if (partitions === undefined) {
+      partitions = [];
+      this.open.set(topic, partitions);
+    }
+    let sealed: SealedBatch<T>[] | null = null;
+    let batch = partitions[partition];
+    if (batch !== undefined && batch.builder.sizeBytes + record.boundBytes > this.batchBytes) {
+      sealed = [this.seal(partitions, batch)];
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = { topic, partition, records: [], sizeBytes: BATCH_HEADER_BYTES, lingerEndsAtMs: nowMs + this.lingerMs };
-      this.open.set(key, batch);
+      const capacity = Math.min(this.batchBytes, Math.max(INITIAL_BATCH_CAPACITY_BYTES, BATCH_HEADER_BYTES + record.boundBytes));
+      batch = { topic, partition, tickets: [], builder: new RecordBatchBuilder(capacity), lingerEndsAtMs: nowMs + this.lingerMs };
+      partitions[partition] = batch;
+      this.openCount += 1;
     }
-    batch.records.push(pending);
-    batch.sizeBytes += pending.sizeBytes;
-    if (batch.sizeBytes >= this.batchBytes) sealed.push(this.seal(key, batch));
-    return sealed;
+    batch.tickets.push(ticket);
+    this.lastAppendBytesValue = batch.builder.append(record.timestamp, record.key, record.value, record.headers);
+    if (batch.builder.sizeBytes >= this.batchBytes) (sealed ??= []).push(this.seal(partitions, batch));
+    return sealed ?? NOTHING_SEALED;
   }
 
   /** Seals every open batch whose linger has ended at `nowMs`. */
   sealExpired(nowMs: number): SealedBatch<T>[] {
     const sealed: SealedBatch<T>[] = [];
-    for (const [key, batch] of this.open) {
-      if (batch.lingerEndsAtMs <= nowMs) sealed.push(this.seal(key, batch));
+    for (const batch of this.openBatches()) {
+      if (batch.lingerEndsAtMs <= nowMs) sealed.push(this.seal(this.open.get(batch.topic)!, batch));
     }
     return sealed;
   }
 
   /** Seals every open batch (flush, close). */
   sealAll(): SealedBatch<T>[] {
-    return [...this.open].map(([key, batch]) => this.seal(key, batch));
+    return [...this.openBatches()].map((batch) => this.seal(this.open.get(batch.topic)!, batch));
   }
 
   /** When the earliest open batch's linger ends, or null when none is open. */
   nextLingerEndMs(): number | null {
     let earliest: number | null = null;
-    for (const batch of this.open.values()) {
+    for (const batch of this.openBatches()) {
       if (earliest === null || batch.lingerEndsAtMs < earliest) earliest = batch.lingerEndsAtMs;
     }
     return earliest;
   }
 
-  private seal(key: string, batch: OpenBatch<T>): SealedBatch<T> {
-    assert(batch.records.length > 0, 'an open batch holds at least one record');
-    this.open.delete(key);
-    return { topic: batch.topic, partition: batch.partition, records: batch.records, sizeBytes: batch.sizeBytes };
+  private *openBatches(): Generator<OpenBatch<T>> {
+    if (this.openCount === 0) return;
+    for (const partitions of this.open.values()) for (const batch of partitions) if (batch !== undefined) yield batch;
+  }
+
+  private seal(partitions: Array<OpenBatch<T> | undefined>, batch: OpenBatch<T>): SealedBatch<T> {
+    assert(batch.tickets.length > 0, 'an open batch holds at least one record');
+    partitions[batch.partition] = undefined;
+    this.openCount -= 1;
+    return { topic: batch.topic, partition: batch.partition, tickets: batch.tickets, builder: batch.builder, sizeBytes: batch.builder.sizeBytes };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { RecordHeader } from '../record/index.js';
+import type { RecordHeaderInput } from '../record/index.js';
 import { SluiceClientError } from './errors.js';
 
 /**
@@ -23,15 +23,28 @@ export function bytesOf(value: BytesInput | null | undefined, field: string): Ui
   throw new SluiceClientError('invalid-argument', `${field} must be a string, a Uint8Array or null, not ${typeof value}`);
 }
 
-export function headersOf(headers: HeadersInput | undefined): RecordHeader[] {
-  if (headers === undefined) return [];
-  const entries = Array.isArray(headers)
+/** A key or value as the batch builder takes it (strings stay strings); undefined counts as null. */
+export function checkBytesInput(value: BytesInput | null | undefined, field: string): BytesInput | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || value instanceof Uint8Array) return value;
+  throw new SluiceClientError('invalid-argument', `${field} must be a string, a Uint8Array or null, not ${typeof value}`);
+}
+
+const NO_HEADERS: readonly RecordHeaderInput[] = Object.freeze([]);
+
+/** Headers as the batch builder takes them (values checked, not encoded). */
+export function headerInputsOf(headers: HeadersInput | undefined): readonly RecordHeaderInput[] {
+  if (headers === undefined) return NO_HEADERS;
+  return headerEntriesOf(headers).map(([key, value]) => {
+    if (typeof key !== 'string') throw new SluiceClientError('invalid-argument', 'a header name must be a string');
+    return { key, value: checkBytesInput(value, `header ${JSON.stringify(key)}`) };
+  });
+}
+
+function headerEntriesOf(headers: HeadersInput): ReadonlyArray<readonly [unknown, BytesInput | null]> {
+  return Array.isArray(headers)
     ? (headers as ReadonlyArray<{ key: string; value: BytesInput | null }>).map((header) => [header.key, header.value] as const)
     : Object.entries(headers as { readonly [name: string]: BytesInput | null });
-  return entries.map(([key, value]) => {
-    if (typeof key !== 'string') throw new SluiceClientError('invalid-argument', 'a header name must be a string');
-    return { key, value: bytesOf(value, `header ${JSON.stringify(key)}`) };
-  });
 }
 
 /** Longest wire `string` (docs/protocol.md, stringBytesMax). */

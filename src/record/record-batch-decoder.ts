@@ -11,6 +11,7 @@ import { VARINT_BYTES_MAX, VARLONG_BYTES_MAX, readVarint, readVarlong, type Vari
 // Lenient, as Kafka's Java decoding is: a malformed key becomes U+FFFD rather than an error, so
 // that a batch the broker accepted can always be decoded by a consumer.
 const textDecoder = new TextDecoder('utf-8');
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
 /**
  * Decodes the fixed 61-byte header at `position`. It checks nothing but that the bytes exist:
@@ -46,17 +47,30 @@ export function decodeBatchHeader(bytes: Uint8Array, position = 0): RecordBatchH
  * should have passed validation; this still refuses any field that runs past the bytes.
  */
 export function decodeRecords(batch: Uint8Array): StoredRecord[] {
+  return decodeRecordsAs(batch, storedRecord);
+}
+
+/** Builds what a decoded record becomes: one object per record, made by the caller's factory. */
+export type RecordFactory<T> = (offset: number, timestamp: number, key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[]) => T;
+
+/**
+ * decodeRecords, with each record built by `make` (so a consumer allocates its own record
+ * type directly instead of a StoredRecord it then copies). Same checks and errors.
+ */
+export function decodeRecordsAs<T>(batch: Uint8Array, make: RecordFactory<T>): T[] {
   const header = decodeBatchHeader(batch);
-  const records: StoredRecord[] = [];
+  const records: T[] = [];
   const cursor = new RecordCursor(batch, BATCH_HEADER_BYTES);
   for (let index = 0; index < header.recordCount; index++) {
-    records.push(cursor.readRecord(header));
+    records.push(cursor.readRecord(header, make));
   }
   if (cursor.position !== batch.length) {
     throw invalid(`${batch.length - cursor.position} bytes follow the last of ${header.recordCount} records`);
   }
   return records;
 }
+
+const storedRecord: RecordFactory<StoredRecord> = (offset, timestamp, key, value, headers) => ({ offset, timestamp, key, value, headers });
 
 /**
  * Checks the records of one uncompressed batch against its header without building them:
@@ -123,22 +137,23 @@ class RecordWalker {
 class RecordCursor {
   constructor(private readonly bytes: Uint8Array, public position: number) {}
 
-  readRecord(header: RecordBatchHeader): StoredRecord {
-    const length = this.varint(readVarint, 'record length');
+  readRecord<T>(header: RecordBatchHeader, make: RecordFactory<T>): T {
+    const length = this.varint('record length');
     const end = this.position + length;
     if (length < 1 || end > this.bytes.length) throw invalid(`record length ${length} runs past the batch`);
     this.position += 1; // record attributes: unused in v2
-    const timestampDelta = this.varint(readVarlong, 'timestampDelta');
-    const offsetDelta = this.varint(readVarint, 'offsetDelta');
+    const timestampDelta = this.varlong('timestampDelta');
+    const offsetDelta = this.varint('offsetDelta');
     const key = this.nullableBytes(end, 'key');
     const value = this.nullableBytes(end, 'value');
     const headers = this.headers(end);
     if (this.position !== end) throw invalid(`record declares ${length} bytes but its fields take ${this.position - end + length}`);
-    return { offset: header.baseOffset + offsetDelta, timestamp: header.baseTimestamp + timestampDelta, key, value, headers };
+    return make(header.baseOffset + offsetDelta, header.baseTimestamp + timestampDelta, key, value, headers);
   }
 
-  private headers(end: number): RecordHeader[] {
-    const count = this.varint(readVarint, 'header count');
+  private headers(end: number): readonly RecordHeader[] {
+    const count = this.varint('header count');
+    if (count === 0) return NO_HEADERS;
     if (count < 0 || count > end - this.position) throw invalid(`header count ${count} is impossible here`);
     const headers: RecordHeader[] = [];
     for (let index = 0; index < count; index++) {
@@ -150,7 +165,7 @@ class RecordCursor {
   }
 
   private nullableBytes(end: number, field: string): Uint8Array | null {
-    const length = this.varint(readVarint, `${field} length`);
+    const length = this.varint(field);
     if (length === -1) return null;
     if (length < -1 || this.position + length > end) throw invalid(`${field} length ${length} runs past the record`);
     const bytes = this.bytes.subarray(this.position, this.position + length);
@@ -158,7 +173,34 @@ class RecordCursor {
     return bytes;
   }
 
-  private varint(read: (bytes: Uint8Array, position: number) => VarintRead, field: string): number {
+  // The common case inline and allocation-free: a varint of at most 4 bytes (values below 2^27
+  // in magnitude) is read with bit operators; anything longer takes the general reader.
+  private varint(field: string): number {
+    const bytes = this.bytes;
+    let at = this.position;
+    let zigzag = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (at >= bytes.length) break;
+      const byte = bytes[at++]!;
+      zigzag |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) {
+        this.position = at;
+        return (zigzag >>> 1) ^ -(zigzag & 1);
+      }
+    }
+    return this.slowVarint(readVarint, field);
+  }
+
+  private varlong(field: string): number {
+    const first = this.bytes[this.position];
+    if (first !== undefined && first < 0x80) {
+      this.position += 1;
+      return (first >>> 1) ^ -(first & 1);
+    }
+    return this.slowVarint(readVarlong, field);
+  }
+
+  private slowVarint(read: (bytes: Uint8Array, position: number) => VarintRead, field: string): number {
     const result = read(this.bytes, this.position);
     if (!result.ok) throw invalid(`${field} is ${result.reason}`);
     this.position = result.next;

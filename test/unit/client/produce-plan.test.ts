@@ -1,58 +1,78 @@
 import { describe, expect, it } from 'vitest';
-import { BATCHES_PER_PARTITION_MAX, PRODUCE_REQUEST_FIXED_BYTES, planRequests, produceTopicsOf, type PartitionQueue, type ProducerBatch } from '../../../src/client/produce-plan.js';
+import { RecordBatchBuilder } from '../../../src/record/index.js';
+import { BATCHES_PER_PARTITION_MAX, IN_FLIGHT_BATCHES_PER_PARTITION_MAX, PRODUCE_REQUEST_FIXED_BYTES, planRequests, produceTopicsOf, type PartitionQueue, type ProducerBatch } from '../../../src/client/produce-plan.js';
+
+let sealed = 0;
 
 function batch(sizeBytes: number, attempts = 0, notBeforeMs = 0): ProducerBatch<number> {
-  return { topic: 't', partition: 0, records: [], sizeBytes, bytes: new Uint8Array(sizeBytes), sequence: null, attempts, notBeforeMs };
+  return { topic: 't', partition: 0, tickets: [], builder: new RecordBatchBuilder(), sizeBytes, order: sealed++, bytes: new Uint8Array(sizeBytes), sequence: null, attempts, notBeforeMs };
 }
 
-function queue(topic: string, partition: number, batches: ProducerBatch<number>[], inFlight = false): PartitionQueue<number> {
-  return { topic, partition, ready: batches, inFlight };
+function queue(topic: string, partition: number, batches: ProducerBatch<number>[], inFlight: ProducerBatch<number>[] = []): PartitionQueue<number> {
+  return { topic, partition, ready: batches, inFlight: new Set(inFlight) };
 }
 
 describe('planning Produce requests', () => {
   it('puts every sendable partition into one request while it fits, several first-time batches of a partition back to back', () => {
     const queues = [queue('t', 0, [batch(100), batch(100)]), queue('t', 1, [batch(100)]), queue('u', 0, [batch(100)])];
-    const requests = planRequests(queues, 0, 10_000);
+    const requests = planRequests(queues, 0, 10_000, false);
     expect(requests).toHaveLength(1);
     expect(requests[0]!.map((entry) => [entry.queue.topic, entry.queue.partition, entry.batches.length])).toEqual([['t', 0, 2], ['t', 1, 1], ['u', 0, 1]]);
-    expect(queues.every((entry) => entry.inFlight && entry.ready.length === 0)).toBe(true);
+    expect(queues.every((entry) => entry.inFlight.size > 0 && entry.ready.length === 0)).toBe(true);
     const topics = produceTopicsOf(requests[0]!, (entry) => entry.bytes!);
     expect(topics.map((topic) => [topic.name, topic.partitions.map((p) => [p.partition, p.records.length])])).toEqual([['t', [[0, 200], [1, 100]]], ['u', [[0, 100]]]]);
   });
 
   it('puts at most 5 first-time batches of a partition in one request, so a failover retry of each is still recognised as a duplicate', () => {
     const many = queue('t', 0, Array.from({ length: 12 }, () => batch(100)));
-    const [request] = planRequests([many], 0, 100_000);
+    const [request] = planRequests([many], 0, 100_000, false);
     expect(BATCHES_PER_PARTITION_MAX).toBe(5);
     expect(request!.map((entry) => entry.batches.length)).toEqual([5]);
     expect(many.ready).toHaveLength(7);
   });
 
-  it('keeps one request outstanding per partition', () => {
-    const busy = queue('t', 0, [batch(100)], true);
-    expect(planRequests([busy], 0, 10_000)).toEqual([]);
+  it('keeps one request outstanding per partition when not pipelined', () => {
+    const busy = queue('t', 0, [batch(100)], [batch(100)]);
+    expect(planRequests([busy], 0, 10_000, false)).toEqual([]);
     expect(busy.ready).toHaveLength(1);
+  });
+
+  it('pipelined, sends more of a partition while earlier requests are out, up to 5 batches unanswered in all', () => {
+    const out = [batch(100), batch(100), batch(100)];
+    const busy = queue('t', 0, Array.from({ length: 6 }, () => batch(100)), out);
+    const [request] = planRequests([busy], 0, 10_000, true);
+    expect(request!.map((entry) => entry.batches.length)).toEqual([IN_FLIGHT_BATCHES_PER_PARTITION_MAX - out.length]);
+    expect(busy.inFlight.size).toBe(IN_FLIGHT_BATCHES_PER_PARTITION_MAX);
+    expect(planRequests([busy], 0, 10_000, true)).toEqual([]);
+  });
+
+  it('pipelined, holds a retried batch until nothing of its partition is in flight', () => {
+    const earlier = batch(100);
+    const retried = queue('t', 0, [batch(100, 1), batch(100)], [earlier]);
+    expect(planRequests([retried], 0, 10_000, true)).toEqual([]);
+    retried.inFlight.delete(earlier);
+    expect(planRequests([retried], 0, 10_000, true)[0]!.map((entry) => entry.batches.length)).toEqual([1]);
   });
 
   it('sends a retried batch alone, and first-time batches after it in a later request', () => {
     const retried = queue('t', 0, [batch(100, 1), batch(100), batch(100)]);
-    const [request] = planRequests([retried], 0, 10_000);
+    const [request] = planRequests([retried], 0, 10_000, false);
     expect(request!.map((entry) => entry.batches.length)).toEqual([1]);
     expect(retried.ready).toHaveLength(2);
-    retried.inFlight = false;
-    expect(planRequests([retried], 0, 10_000)[0]!.map((entry) => entry.batches.length)).toEqual([2]);
+    retried.inFlight.clear();
+    expect(planRequests([retried], 0, 10_000, false)[0]!.map((entry) => entry.batches.length)).toEqual([2]);
   });
 
   it('leaves a partition in backoff until its time, and those behind it too', () => {
     const waiting = queue('t', 0, [batch(100, 1, 500), batch(100)]);
-    expect(planRequests([waiting], 499, 10_000)).toEqual([]);
-    expect(planRequests([waiting], 500, 10_000)).toHaveLength(1);
+    expect(planRequests([waiting], 499, 10_000, false)).toEqual([]);
+    expect(planRequests([waiting], 500, 10_000, false)).toHaveLength(1);
   });
 
   it('splits into several requests so that none is larger than requestBytesMax, and never splits a batch', () => {
     const queues = Array.from({ length: 10 }, (_, partition) => queue('t', partition, [batch(400), batch(400)]));
     const requestBytesMax = 1_000;
-    const requests = planRequests(queues, 0, requestBytesMax);
+    const requests = planRequests(queues, 0, requestBytesMax, false);
     expect(requests.length).toBeGreaterThan(1);
     for (const request of requests) {
       const bytes = PRODUCE_REQUEST_FIXED_BYTES + request.reduce((sum, entry) => sum + 8 + entry.batches.reduce((s, b) => s + b.sizeBytes, 0), 0) + 6 + 3;
@@ -63,6 +83,6 @@ describe('planning Produce requests', () => {
 
   it('always takes the head batch, even one larger than a request may be (the frame check then fails it)', () => {
     const huge = queue('t', 0, [batch(5_000)]);
-    expect(planRequests([huge], 0, 1_000)[0]![0]!.batches).toHaveLength(1);
+    expect(planRequests([huge], 0, 1_000, false)[0]![0]!.batches).toHaveLength(1);
   });
 });
