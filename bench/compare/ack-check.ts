@@ -72,9 +72,12 @@ export function refineAckMeaning(claim: AckMeaning, check: AckCheck | null): Ack
   return { fsynced, description, evidence };
 }
 
-/** Counts the sync calls in strace output lines (an interrupted call's "resumed" line is not a second call). */
+/**
+ * Counts the sync calls in strace output lines: a line that starts with the call, after an
+ * optional "[pid N]". An interrupted call's "<... resumed>" line is not a second call.
+ */
 export function countSyncCalls(lines: readonly string[]): number {
-  return lines.filter((line) => /\b(?:fsync|fdatasync)\(/.test(line)).length;
+  return lines.filter((line) => /^(?:\[pid\s+\d+\]\s+)?(?:fsync|fdatasync)\(/.test(line)).length;
 }
 
 /** One strace process attached to one pid and all its threads. */

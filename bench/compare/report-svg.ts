@@ -30,6 +30,8 @@ const BAR_GAP = 3;
 const GROUP_GAP = 14;
 const PANEL_TOP = 64;
 const TICKS = 5;
+/** Characters of a system name per line beside the bars (about 7.5 px each at 12.5 px bold). */
+const LABEL_CHARS_MAX = 33;
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
 
 /** The SVG document. */
@@ -96,7 +98,11 @@ function drawPanel(panel: Panel, systems: readonly SystemResult[], top: number):
   }
   systems.forEach((system, index) => {
     const groupTop = plotTop + index * (groupHeight + GROUP_GAP);
-    parts.push(text(plotLeft - 10, groupTop + groupHeight / 2 + 4, system.name, 12.5, 'end', 'bold'));
+    const nameLines = wrapLabel(system.name, LABEL_CHARS_MAX);
+    nameLines.forEach((line, lineIndex) => {
+      const lineY = groupTop + groupHeight / 2 + 4 + (lineIndex - (nameLines.length - 1) / 2) * 15;
+      parts.push(text(plotLeft - 10, lineY, line, 12.5, 'end', 'bold'));
+    });
     panel.series.forEach((series, seriesIndex) => {
       const barTop = groupTop + seriesIndex * (BAR_HEIGHT + BAR_GAP);
       const spread = series.value(system);
@@ -116,6 +122,15 @@ function drawPanel(panel: Panel, systems: readonly SystemResult[], top: number):
   });
   parts.push(`<line x1="${plotLeft}" y1="${plotTop - 6}" x2="${plotLeft}" y2="${plotBottom}" stroke="#555555"/>`);
   return { svg: parts.join('\n'), bottom: plotBottom };
+}
+
+/** `label` in at most two lines of `charsMax`, broken at a space; a second line that is still too long ends in "…". */
+export function wrapLabel(label: string, charsMax: number): string[] {
+  if (label.length <= charsMax) return [label];
+  const breakAt = label.lastIndexOf(' ', charsMax);
+  const first = breakAt > 0 ? label.slice(0, breakAt) : label.slice(0, charsMax);
+  const rest = label.slice(first.length).trim();
+  return [first, rest.length <= charsMax ? rest : `${rest.slice(0, charsMax - 1)}…`];
 }
 
 /** The smallest of 1, 2, 2.5, 5 × 10^k at or above `value` (0 stays 0), so ticks fall on round numbers. */
