@@ -34,14 +34,14 @@ export function evaluateTargets(systems: readonly SystemResult[]): TargetVerdict
   const sluiceRss = systems.filter((system) => isSluiceName(system.name)).map((system) => system.rssPeakBytes).filter((bytes): bytes is number => bytes !== null);
   return [
     atLeast('produce ≥ 1,000,000 records/s', produce(sluice), 1_000_000, 'Sluice', recordsPerSecond),
-    ratio('produce ≥ 2× the fastest peer', produce(sluice), fastestProducer?.value ?? null, 2, fastestProducer?.system.name ?? 'no peer measured', recordsPerSecond),
-    ratio('produce ≥ 8× Redis (appendfsync always)', produce(sluice), produce(redisAlways), 8, redisAlways?.name ?? 'no Redis always row', recordsPerSecond),
+    ratio('produce ≥ 2× the fastest peer', { value: produce(sluice), factor: 2, reference: fastestProducer?.value ?? null, referenceName: fastestProducer?.system.name ?? 'no peer measured' }),
+    ratio('produce ≥ 8× Redis (appendfsync always)', { value: produce(sluice), factor: 8, reference: produce(redisAlways), referenceName: redisAlways?.name ?? 'no Redis always row' }),
     atMost('sequential produce p99 ≤ 1 ms', median(sluice?.sequential?.p99), 1, 'Sluice', milliseconds),
     atLeast('consume ≥ 2,000,000 records/s', consume(sluice), 2_000_000, 'Sluice', recordsPerSecond),
-    ratio('consume ≥ 3× the fastest peer', consume(sluice), fastestConsumer?.value ?? null, 3, fastestConsumer?.system.name ?? 'no peer measured', recordsPerSecond),
+    ratio('consume ≥ 3× the fastest peer', { value: consume(sluice), factor: 3, reference: fastestConsumer?.value ?? null, referenceName: fastestConsumer?.system.name ?? 'no peer measured' }),
     atMost('end-to-end p99 ≤ 3 ms at 5,000/s', median(e2e5000?.p99), 3, 'Sluice', milliseconds),
-    ratio('RF3 acks=all produce ≥ 40% of RF1', produce(rf3), produce(rf1), 0.4, rf1?.name ?? 'no RF1 row', recordsPerSecond, rf3 === null ? 'no RF3 row' : rf3.name),
-    ratio('RF3 acks=all produce above NATS R3', produce(rf3), produce(natsR3), 1, natsR3?.name ?? 'no NATS R3 row', recordsPerSecond, rf3 === null ? 'no RF3 row' : rf3.name, true),
+    ratio('RF3 acks=all produce ≥ 40% of RF1', { value: produce(rf3), who: rf3?.name ?? 'no RF3 row', factor: 0.4, reference: produce(rf1), referenceName: rf1?.name ?? 'no RF1 row' }),
+    ratio('RF3 acks=all produce above NATS R3', { value: produce(rf3), who: rf3?.name ?? 'no RF3 row', factor: 1, strictlyAbove: true, reference: produce(natsR3), referenceName: natsR3?.name ?? 'no NATS R3 row' }),
     atMost('broker RSS < 300 MB (peak, any Sluice broker)', sluiceRss.length === 0 ? null : Math.max(...sluiceRss), BROKER_RSS_BYTES_MAX, 'Sluice', megabytes, true),
   ];
 }
@@ -69,18 +69,26 @@ function atMost(target: string, value: number | null, ceiling: number, who: stri
   return { target, figure: format(value), met: strict ? value < ceiling : value <= ceiling };
 }
 
-// `value` against `factor` × `reference` (the reference named `referenceName`).
-function ratio(
-  target: string, value: number | null, reference: number | null, factor: number, referenceName: string,
-  format: (value: number) => string, who = 'Sluice', strictlyAbove = false,
-): TargetVerdict {
-  if (value === null) return { target, figure: `${who}: not measured`, met: null };
-  if (reference === null || reference <= 0) return { target, figure: `${format(value)}; ${referenceName}: not measured`, met: null };
-  const times = value / reference;
+/** A throughput compared with `factor` × another system's (`referenceName`). */
+interface RatioCheck {
+  readonly value: number | null;
+  /** Whose figure `value` is, when it is missing (default Sluice). */
+  readonly who?: string;
+  readonly factor: number;
+  /** Strictly above `factor` × reference (default: at least). */
+  readonly strictlyAbove?: boolean;
+  readonly reference: number | null;
+  readonly referenceName: string;
+}
+
+function ratio(target: string, check: RatioCheck): TargetVerdict {
+  const { value, reference, referenceName, factor } = check;
+  if (value === null) return { target, figure: `${check.who ?? 'Sluice'}: not measured`, met: null };
+  if (reference === null || reference <= 0) return { target, figure: `${recordsPerSecond(value)}; ${referenceName}: not measured`, met: null };
   return {
     target,
-    figure: `${format(value)} = ${times.toFixed(2)}× ${referenceName} (${format(reference)})`,
-    met: strictlyAbove ? value > factor * reference : value >= factor * reference,
+    figure: `${recordsPerSecond(value)} = ${(value / reference).toFixed(2)}× ${referenceName} (${recordsPerSecond(reference)})`,
+    met: check.strictlyAbove === true ? value > factor * reference : value >= factor * reference,
   };
 }
 
