@@ -85,7 +85,7 @@ function systemRow(system: SystemResult, rates: readonly number[], footnotes: Fo
     latencyCell(system.sequential, 'p999', null, footnotes),
     throughputCell(system.consume, `${system.name} consume`, footnotes),
     ...e2e,
-    throughputCell(system.parallel, `${system.name} ${system.shapeNote}`, footnotes),
+    throughputCell(system.parallel, `${system.name} parallel producers (${system.shapeNote})`, footnotes),
     system.rssPeakBytes === null ? '—' : (system.rssPeakBytes / 1e6).toFixed(0),
   ];
 }

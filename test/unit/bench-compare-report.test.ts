@@ -86,7 +86,7 @@ describe('the markdown report', () => {
     ]), 'compare-latest.svg');
     expect(text).toContain('| Sluice | 1 | yes: 1,010 syncs / 1,000 acks (strace) | 1.20M (1.10M–1.30M) |');
     expect(text).toContain('60.0k (50.0k–70.0k) [1]');
-    expect(text).toContain('- [1] Sluice 8 partitions: run 3: timed out after 900 s');
+    expect(text).toContain('- [1] Sluice parallel producers (8 partitions): run 3: timed out after 900 s');
     expect(text).toContain('| RabbitMQ streams | 1 | start failed [2] | — |');
     expect(text).toContain('- [2] RabbitMQ streams did not start: rabbitmq-server exited with 1');
     expect(text).toContain('![throughput and latency per system](compare-latest.svg)');
