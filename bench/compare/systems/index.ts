@@ -1,4 +1,6 @@
 import type { SystemUnderTest } from '../system.js';
+import { rabbitmqSystems } from './rabbitmq.js';
+import { redisSystems } from './redis.js';
 import { sluiceSystems } from './sluice.js';
 import { sluiceClusterSystems } from './sluice-cluster.js';
 
@@ -13,6 +15,8 @@ export type SystemFactory = (log: (line: string) => void) => Promise<SystemUnder
 
 export const SYSTEM_FACTORIES: readonly SystemFactory[] = [
   sluiceSystems,
+  redisSystems,
+  rabbitmqSystems,
   sluiceClusterSystems,
 ];
 
