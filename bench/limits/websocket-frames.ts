@@ -36,35 +36,53 @@ const UNWRITTEN_BYTES_MAX = 4 * 1024 * 1024;
 const MARK_BYTES = 64 * 1024;
 const MARKS_OUTSTANDING_MIN = 2;
 const SEND_OPTIONS = { binary: true } as const;
+const STALL_CHECK_MS = 1_000;
 
-/** Sends `frame` as binary messages for `secondsMax` seconds, as fast as the socket drains; returns the count. */
+/**
+ * Sends `frame` as binary messages for `secondsMax` seconds, as fast as the socket drains; returns
+ * the count. Fails if no write completes for CASE_GRACE_MS (the other end stopped reading).
+ */
 export async function sendFramesFor(socket: WebSocket, frame: Buffer, secondsMax: number): Promise<number> {
   const framesPerMark = Math.max(1, Math.floor(MARK_BYTES / frame.length));
   const marksOutstandingMax = Math.max(MARKS_OUTSTANDING_MIN, Math.floor(UNWRITTEN_BYTES_MAX / (framesPerMark * frame.length)));
   let marksOutstanding = 0;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
-  const written = (error?: Error): void => {
-    marksOutstanding -= 1;
-    if (error !== undefined && error !== null) failure ??= error;
+  let lastWrittenMs = performance.now();
+  const fail = (error: Error): void => {
+    failure ??= error;
     wake?.();
     wake = null;
   };
+  const written = (error?: Error | null): void => {
+    marksOutstanding -= 1;
+    lastWrittenMs = performance.now();
+    if (error !== undefined && error !== null) fail(error);
+    wake?.();
+    wake = null;
+  };
+  const stallCheck = setInterval(() => {
+    if (performance.now() - lastWrittenMs > CASE_GRACE_MS) fail(new Error(`no write completed for ${CASE_GRACE_MS} ms`));
+  }, STALL_CHECK_MS);
   const waitWhile = async (condition: () => boolean): Promise<void> => {
     while (condition() && failure === null) await new Promise<void>((resolve) => { wake = resolve; });
   };
-  const deadlineMs = performance.now() + secondsMax * 1000;
-  let sent = 0;
-  while (failure === null && performance.now() < deadlineMs) {
-    for (let index = 1; index < framesPerMark; index++) socket.send(frame, SEND_OPTIONS);
-    marksOutstanding += 1;
-    socket.send(frame, SEND_OPTIONS, written);
-    sent += framesPerMark;
-    await waitWhile(() => marksOutstanding >= marksOutstandingMax);
+  try {
+    const deadlineMs = performance.now() + secondsMax * 1000;
+    let sent = 0;
+    while (failure === null && performance.now() < deadlineMs) {
+      for (let index = 1; index < framesPerMark; index++) socket.send(frame, SEND_OPTIONS);
+      marksOutstanding += 1;
+      socket.send(frame, SEND_OPTIONS, written);
+      sent += framesPerMark;
+      await waitWhile(() => marksOutstanding >= marksOutstandingMax);
+    }
+    await waitWhile(() => marksOutstanding > 0);
+    if (failure !== null) throw failure;
+    return sent;
+  } finally {
+    clearInterval(stallCheck);
   }
-  await waitWhile(() => marksOutstanding > 0);
-  if (failure !== null) throw failure;
-  return sent;
 }
 
 /**
