@@ -10,6 +10,8 @@ export interface LimitsResults {
   readonly quick: boolean;
   readonly machine: MachineInfo;
   readonly elapsedSeconds: number;
+  /** os.loadavg()[0] before and after: on a shared machine, how much else was running. */
+  readonly loadAverage1m: { readonly atStart: number; readonly atEnd: number };
   readonly limits: LimitFigures;
 }
 
@@ -48,7 +50,7 @@ export function formatLimitsReport(results: LimitsResults): string {
     `Sluice machine limits — ${machine.dateIso}${results.quick ? '  [QUICK RUN: numbers are not meaningful]' : ''}`,
     `${machine.osType} ${machine.osRelease} ${machine.arch}, ${machine.cpuCount} x ${machine.cpuModel}, Node ${machine.nodeVersion}`,
     `data dir ${machine.dataDir.path} on ${mount === null ? `statfs type ${machine.dataDir.statfsType}` : `${mount.device} (${mount.fsType}, ${mount.options})`}`,
-    `MB = 10^6 bytes; measured in ${formatNumber(results.elapsedSeconds, 1)} s`,
+    `MB = 10^6 bytes; measured in ${formatNumber(results.elapsedSeconds, 1)} s; 1-minute load average ${formatNumber(results.loadAverage1m.atStart, 2)} before, ${formatNumber(results.loadAverage1m.atEnd, 2)} after`,
     '',
     formatLimits(results.limits),
   ].join('\n');

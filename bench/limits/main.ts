@@ -8,7 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -32,9 +32,13 @@ async function main(): Promise<void> {
   process.once('SIGTERM', removeOnSignal);
   try {
     const machine = await describeMachine(dataDir);
+    const loadAtStart = loadavg()[0] ?? 0;
     const startMs = performance.now();
     const limits = await measureLimits(dataDir, progress, quick ? LIMIT_OPTIONS_QUICK : LIMIT_OPTIONS_FULL);
-    const results: LimitsResults = { formatVersion: 1, quick, machine, elapsedSeconds: (performance.now() - startMs) / 1000, limits };
+    const results: LimitsResults = {
+      formatVersion: 1, quick, machine, elapsedSeconds: (performance.now() - startMs) / 1000,
+      loadAverage1m: { atStart: loadAtStart, atEnd: loadavg()[0] ?? 0 }, limits,
+    };
     process.stdout.write(`${formatLimitsReport(results)}\n`);
     if (writeResults) progress(`wrote ${(await writeLimitsResults(RESULTS_DIR, results)).join(' and ')}`);
   } finally {
