@@ -30,9 +30,11 @@ export interface LimitFigures {
   readonly syncedAppends: readonly SyncedAppendLimit[];
   /** fdatasync of a file with a fresh small write before each: the floor of an acknowledged produce. */
   readonly fdatasyncLatencyMs: LatencyPercentilesMs;
+  /** How many fdatasyncs those percentiles are of. */
+  readonly fdatasyncSamples: number;
   readonly webSocket: readonly WebSocketLimit[];
   /** Which CRC-32C implementation fast-crc32c picked here, and its speed on 1 MiB buffers. */
   readonly crc32c: { readonly implementation: 'native' | 'js'; readonly megabytesPerSecond: number };
-  /** Whether ws found the bufferutil addon (masking in C, not JS). */
+  /** Whether ws found the bufferutil addon (masking in C, not JS), in both the client and the server process. */
   readonly bufferutil: boolean;
 }
