@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { describeMachine } from '../common/machine-info.js';
 import type { LimitFigures } from '../limits/limit-figures.js';
 import type { CompareResults, SystemResult } from './compare-results.js';
-import { measureLimits } from './limits-stub.js';
+import { measureLimits } from '../limits/measure-limits.js';
 import { measureSystem } from './measure-system.js';
 import { comparePlan } from './plan.js';
 import { formatMarkdownReport } from './report-markdown.js';
