@@ -167,8 +167,8 @@ export class Producer {
   private drainQueued = false;
   /** A drain is waiting for a producer id; others need not wait too. */
   private drainBlocked = false;
-  private lingerTimer: ReturnType<typeof setTimeout> | null = null;
-  private lingerTimerAtMs = Number.POSITIVE_INFINITY;
+  /** Cancels the armed linger wake-up (a timer, or an immediate for a linger already over). */
+  private lingerTimer: (() => void) | null = null;
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
   private wakeTimerAtMs = Number.POSITIVE_INFINITY;
   private admissionTimer: ReturnType<typeof setTimeout> | null = null;
@@ -266,9 +266,10 @@ export class Producer {
     await Promise.race([this.flush(), timeout]);
     if (timer !== null) clearTimeout(timer);
     this.abandonAll(new SluiceClientError('client-closed', 'the producer was closed before this record was acknowledged'));
-    for (const handle of [this.lingerTimer, this.wakeTimer, this.admissionTimer]) if (handle !== null) clearTimeout(handle);
+    this.lingerTimer?.();
+    for (const handle of [this.wakeTimer, this.admissionTimer]) if (handle !== null) clearTimeout(handle);
     this.lingerTimer = this.wakeTimer = this.admissionTimer = null;
-    this.lingerTimerAtMs = this.wakeTimerAtMs = Number.POSITIVE_INFINITY;
+    this.wakeTimerAtMs = Number.POSITIVE_INFINITY;
     // Connections still being opened are closed as soon as they are.
     this.cluster.close();
   }
@@ -417,15 +418,22 @@ export class Producer {
   private armLingerTimer(): void {
     if (this.lingerTimer !== null) return;
     const endsAtMs = this.accumulator.nextLingerEndMs();
-    if (endsAtMs === null || endsAtMs >= this.lingerTimerAtMs) return;
-    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
-    this.lingerTimerAtMs = endsAtMs;
-    this.lingerTimer = setTimeout(() => {
+    if (endsAtMs === null) return;
+    const fire = (): void => {
       this.lingerTimer = null;
-      this.lingerTimerAtMs = Number.POSITIVE_INFINITY;
       this.sealed(this.accumulator.sealExpired(this.nowMs()));
       this.armLingerTimer();
-    }, Math.max(0, endsAtMs - this.nowMs()));
+    };
+    // Node clamps setTimeout to at least 1 ms: a linger that is already over (lingerMs 0) goes on
+    // the next turn of the event loop instead, or every batch would wait a millisecond.
+    const delayMs = endsAtMs - this.nowMs();
+    if (delayMs <= 0) {
+      const immediate = setImmediate(fire);
+      this.lingerTimer = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(fire, delayMs);
+      this.lingerTimer = () => clearTimeout(timer);
+    }
   }
 
   // ---- sending ----
