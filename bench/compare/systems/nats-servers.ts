@@ -42,7 +42,13 @@ export class NatsDeployment {
   /** Writes the configs, starts every node, and waits (bounded) until JetStream is usable. */
   static async start(options: NatsDeploymentOptions): Promise<NatsDeployment> {
     const rootDir = await mkdtemp(join(tmpdir(), 'sluice-bench-nats-'));
-    const configs = await nodeConfigs(rootDir, options);
+    let configs: NatsNodeConfig[];
+    try {
+      configs = await nodeConfigs(rootDir, options);
+    } catch (error) {
+      await rm(rootDir, { recursive: true, force: true });
+      throw error;
+    }
     const started = await Promise.allSettled(configs.map((config) => startNode(options.binary, rootDir, config)));
     const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     const deployment = new NatsDeployment(rootDir, servers, configs.map((c) => c.clientPort), configs[0]!.webSocketPort);

@@ -14,8 +14,14 @@ export type NatsConnector = () => Promise<NatsConnection>;
 /** Records the ordered consumer asks the server for per pull request (it re-pulls at 75%). */
 const CONSUME_BATCH_MESSAGES = 10_000;
 const CONSUME_TIMEOUT_MS = 600_000;
-/** How long the end-to-end consumer may lag behind the last intended send time. */
-const END_TO_END_DRAIN_MS = 30_000;
+/**
+ * How long the end-to-end consumer may take, after the last PubAck, to receive the rest. Long:
+ * at rates past what the client keeps up with (about 10,000/s on 2 shared cores), the backlog
+ * is the result to report, not a reason to fail.
+ */
+const END_TO_END_DRAIN_MS = 300_000;
+/** PubAck timeout of the end-to-end producer: its publishes queue behind each other when it falls behind. */
+const END_TO_END_ACK_TIMEOUT_MS = 300_000;
 /** The end-to-end payload starts with the record's index (uint32) and intended send time (float64). */
 const END_TO_END_HEADER_BYTES = 12;
 
@@ -58,7 +64,7 @@ export async function produceThroughput(connector: NatsConnector, stream: string
 
 /** (e) one connection per stream, all publishing at once; the clock starts when all are connected. */
 export async function produceParallel(connector: NatsConnector, streams: readonly string[], records: number, inFlight: number, valueBytes: number): Promise<ThroughputFigures> {
-  const connections = await Promise.all(streams.map(() => connector()));
+  const connections = await connectAll(connector, streams.length);
   try {
     const payload = filledValue(valueBytes);
     const started = performance.now();
@@ -112,9 +118,13 @@ export async function consumeAll(connector: NatsConnector, stream: string, recor
         if (received === records) allReceived();
       },
     });
-    await withDeadline(done, CONSUME_TIMEOUT_MS, () => `consumed ${received} of ${records} records`);
-    const seconds = (performance.now() - started) / 1000;
-    await messages.close();
+    let seconds: number;
+    try {
+      await withDeadline(done, CONSUME_TIMEOUT_MS, () => `consumed ${received} of ${records} records`);
+      seconds = (performance.now() - started) / 1000;
+    } finally {
+      await messages.close();
+    }
     if (outOfOrder !== null) throw new Error(`consumeAll on ${stream}: ${outOfOrder}`);
     return { records: received, seconds };
   } finally {
@@ -130,7 +140,9 @@ export async function consumeAll(connector: NatsConnector, stream: string, recor
  */
 export async function endToEnd(connector: NatsConnector, stream: string, ratePerSecond: number, seconds: number, valueBytes: number): Promise<LatencySummaryMs> {
   const total = Math.round(ratePerSecond * seconds);
-  const [consumerConnection, producerConnection] = await Promise.all([connector(), connector()]);
+  const connections = await connectAll(connector, 2);
+  const consumerConnection = connections[0]!;
+  const producerConnection = connections[1]!;
   try {
     const recorder = new LatencyRecorder();
     const seen = new Uint8Array(total);
@@ -153,13 +165,16 @@ export async function endToEnd(connector: NatsConnector, stream: string, ratePer
         if (received === total) allReceived();
       },
     });
-    await publishOnSchedule(producerConnection.jetstream(), stream, total, ratePerSecond, valueBytes);
-    await withDeadline(done, END_TO_END_DRAIN_MS, () => `end-to-end received ${received} of ${total} records`);
-    await messages.close();
+    try {
+      await publishOnSchedule(producerConnection.jetstream({ timeout: END_TO_END_ACK_TIMEOUT_MS }), stream, total, ratePerSecond, valueBytes);
+      await withDeadline(done, END_TO_END_DRAIN_MS, () => `end-to-end received ${received} of ${total} records`);
+    } finally {
+      await messages.close();
+    }
     if (duplicate !== null) throw new Error(`end-to-end on ${stream}: record ${duplicate} received twice`);
     return recorder.summary();
   } finally {
-    await Promise.all([consumerConnection.close(), producerConnection.close()]);
+    await Promise.all(connections.map((nc) => nc.close()));
   }
 }
 
@@ -178,6 +193,16 @@ async function publishOnSchedule(js: JetStreamClient, subject: string, total: nu
     acks.push(js.publish(subject, payload));
   }
   await Promise.all(acks);
+}
+
+// Opens `count` connections, closing the ones that opened when any fails.
+async function connectAll(connector: NatsConnector, count: number): Promise<NatsConnection[]> {
+  const results = await Promise.allSettled(Array.from({ length: count }, () => connector()));
+  const connections = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure === undefined) return connections;
+  await Promise.all(connections.map((nc) => nc.close()));
+  throw failure.reason;
 }
 
 function filledValue(valueBytes: number): Uint8Array {
