@@ -1,4 +1,5 @@
 import type { SystemUnderTest } from '../system.js';
+import { natsSystems } from './nats.js';
 import { rabbitmqSystems } from './rabbitmq.js';
 import { redisSystems } from './redis.js';
 import { sluiceSystems } from './sluice.js';
@@ -15,6 +16,7 @@ export type SystemFactory = (log: (line: string) => void) => Promise<SystemUnder
 
 export const SYSTEM_FACTORIES: readonly SystemFactory[] = [
   sluiceSystems,
+  natsSystems,
   redisSystems,
   rabbitmqSystems,
   sluiceClusterSystems,
