@@ -39,10 +39,12 @@ export class Broker {
   /** Opens, recovers and starts serving. `onFatal` must stop the process. */
   static async start(config: BrokerConfig, logger: Logger, onFatal: (error: Error) => void): Promise<Broker> {
     const addons = reportNativeAddons();
+    // Always said, native or not, so a log shows which CRC and masking every start ran with.
+    logger.info(addons, 'native addons');
     if (addons.crc32c !== 'native' || addons.websocketMasking !== 'native') {
       logger.warn({ addons }, 'a native addon did not load and its JavaScript fallback runs (several times slower); reinstall with install scripts allowed');
     }
-    const metrics = new BrokerMetrics({ processMetrics: true });
+    const metrics = new BrokerMetrics({ processMetrics: true, nativeAddons: addons });
     const logs = await LogManager.open({
       dataDir: config.dataDir, brokerId: config.brokerId, config: logConfigOf(config),
       checkpointIntervalMs: config.checkpointIntervalMs, retentionCheckIntervalMs: config.retentionCheckIntervalMs,

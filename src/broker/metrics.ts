@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_POSITION, LOG_OVERHEAD_BYTES, RECORD_COUNT_POSITION } from '../record/index.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import type { NativeAddonReport } from './native-addons.js';
 import { parsePartitionDirName } from '../storage/segment-names.js';
 
 /** Which face of the broker a request came through. */
@@ -22,7 +23,15 @@ export interface MetricsSources {
 export interface BrokerMetricsOptions {
   /** Also export prom-client's process metrics (CPU, memory, event loop lag, GC) in this registry. */
   readonly processMetrics: boolean;
+  /** Which implementation of each native addon this process runs (reportNativeAddons()). */
+  readonly nativeAddons: NativeAddonReport;
 }
+
+/** The `addon` label of `sluice_native_addon_info` for each field of the report. */
+const NATIVE_ADDON_LABELS: Readonly<Record<keyof NativeAddonReport, string>> = {
+  crc32c: 'crc32c',
+  websocketMasking: 'websocket_masking',
+};
 
 // fsync latency, in seconds: from a fast NVMe flush to a disk in trouble.
 const FSYNC_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -84,6 +93,14 @@ export class BrokerMetrics {
       name: 'sluice_log_start_offset', help: 'First offset still held by each partition log', labelNames: ['topic', 'partition'], registers,
       collect(this: Gauge<'topic' | 'partition'>) { metrics.collectOffsets(this, (log) => log.logStartOffset); },
     });
+    // Info-metric style: one series per addon, labelled with the implementation that runs, value 1.
+    // Fixed at start: an addon is loaded (or not) once per process.
+    const nativeAddonInfo = new Gauge({
+      name: 'sluice_native_addon_info', help: 'Implementation (native or javascript) of each native addon this process runs; value 1', labelNames: ['addon', 'implementation'], registers,
+    });
+    for (const [field, addon] of Object.entries(NATIVE_ADDON_LABELS) as Array<[keyof NativeAddonReport, string]>) {
+      nativeAddonInfo.set({ addon, implementation: options.nativeAddons[field] }, 1);
+    }
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 

@@ -11,7 +11,7 @@ const encoder = new TextEncoder();
 const METRIC_NAMES = [
   'sluice_produce_requests_total', 'sluice_produce_records_total', 'sluice_produce_bytes_total', 'sluice_fetch_bytes_total',
   'sluice_http_requests_total', 'sluice_fsync_duration_seconds', 'sluice_appends_per_fsync', 'sluice_fsync_bytes_total',
-  'sluice_websocket_connections', 'sluice_log_end_offset', 'sluice_high_watermark', 'sluice_log_start_offset',
+  'sluice_websocket_connections', 'sluice_log_end_offset', 'sluice_high_watermark', 'sluice_log_start_offset', 'sluice_native_addon_info',
   'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds',
 ];
 
@@ -50,6 +50,17 @@ describe('/metrics of a broker process', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await response.text();
     for (const name of METRIC_NAMES) expect(text, name).toContain(`# TYPE ${name} `);
+  });
+
+  it('says at start, in the log and in a gauge, that the native CRC-32C and WebSocket masking run', async () => {
+    // `npm ci` builds both addons here and in CI (allowScripts in package.json).
+    const logged = await broker.waitForLog('native addons');
+    expect(logged.level).toBe(30);
+    expect(logged).toMatchObject({ crc32c: 'native', websocketMasking: 'native' });
+    const text = await scrape(port);
+    expect(sample(text, 'sluice_native_addon_info{addon="crc32c",implementation="native"}')).toBe(1);
+    expect(sample(text, 'sluice_native_addon_info{addon="websocket_masking",implementation="native"}')).toBe(1);
+    expect(text).not.toContain('implementation="javascript"');
   });
 
   it('moves the produce, fetch, fsync and offset metrics after an HTTP produce and read', async () => {

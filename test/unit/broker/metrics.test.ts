@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { BrokerMetrics, recordCountOf } from '../../../src/broker/metrics.js';
 import { encodeRecordBatch } from '../../../src/record/index.js';
 import { GroupCommitter, type GroupCommitSink } from '../../../src/storage/group-commit.js';
+import type { NativeAddonReport } from '../../../src/broker/native-addons.js';
 import type { PartitionLog } from '../../../src/storage/partition-log.js';
 
 const encoder = new TextEncoder();
+const NATIVE: NativeAddonReport = { crc32c: 'native', websocketMasking: 'native' };
 
 function batchOf(count: number): Uint8Array {
   return encodeRecordBatch({ records: Array.from({ length: count }, (_, i) => ({ key: null, value: encoder.encode(`v${i}`), headers: [], timestamp: 1 })) });
@@ -29,7 +31,7 @@ describe('broker metrics', () => {
   });
 
   it('exports produce, fetch, fsync and HTTP counters by their documented names', async () => {
-    const metrics = new BrokerMetrics({ processMetrics: false });
+    const metrics = new BrokerMetrics({ processMetrics: false, nativeAddons: NATIVE });
     metrics.produceRequest('ws');
     metrics.produced('ws', batchOf(4));
     metrics.fetched('http', 123);
@@ -52,7 +54,7 @@ describe('broker metrics', () => {
   });
 
   it('reads connections and per-partition offsets from the broker when scraped', async () => {
-    const metrics = new BrokerMetrics({ processMetrics: false });
+    const metrics = new BrokerMetrics({ processMetrics: false, nativeAddons: NATIVE });
     expect(sample((await metrics.text()).body, 'sluice_websocket_connections')).toBe(0);
     const logs = new Map<string, PartitionLog>([
       ['orders-0', { logStartOffset: 2, highWatermark: 7, logEndOffset: 9 } as PartitionLog],
@@ -69,9 +71,18 @@ describe('broker metrics', () => {
     expect(sample(body, 'sluice_log_end_offset{topic="orders",partition="1"}')).toBeUndefined();
   });
 
+  it('says which implementation of each native addon runs, one series per addon with value 1', async () => {
+    const metrics = new BrokerMetrics({ processMetrics: false, nativeAddons: { crc32c: 'javascript', websocketMasking: 'native' } });
+    const { body } = await metrics.text();
+    expect(body).toContain('# TYPE sluice_native_addon_info gauge');
+    expect(sample(body, 'sluice_native_addon_info{addon="crc32c",implementation="javascript"}')).toBe(1);
+    expect(sample(body, 'sluice_native_addon_info{addon="websocket_masking",implementation="native"}')).toBe(1);
+    expect(body.split('\n').filter((line) => line.startsWith('sluice_native_addon_info{'))).toHaveLength(2);
+  });
+
   it('keeps two brokers\' metrics apart (no global registry)', async () => {
-    const first = new BrokerMetrics({ processMetrics: true });
-    const second = new BrokerMetrics({ processMetrics: true });
+    const first = new BrokerMetrics({ processMetrics: true, nativeAddons: NATIVE });
+    const second = new BrokerMetrics({ processMetrics: true, nativeAddons: NATIVE });
     first.produceRequest('http');
     expect(sample((await first.text()).body, 'sluice_produce_requests_total{transport="http"}')).toBe(1);
     expect(sample((await second.text()).body, 'sluice_produce_requests_total{transport="http"}')).toBeUndefined();
