@@ -17,6 +17,7 @@ const limits: LimitFigures = {
     { writeBytes: 1_048_576, appendsPerSecond: 200, megabytesPerSecond: 200 },
   ],
   fdatasyncLatencyMs: { p50: 0.5, p99: 1, p999: 2 },
+  fdatasyncSamples: 2_000,
   webSocket: [
     { frameBytes: 128, direction: 'client-to-server', messagesPerSecond: 400_000, megabytesPerSecond: 51 },
     { frameBytes: 65_536, direction: 'client-to-server', messagesPerSecond: 8_000, megabytesPerSecond: 500 },
