@@ -31,6 +31,8 @@ export interface FetchBounds {
   readonly overshootBytesMax: number;
   /** Followers read to the log end; consumers only to the high watermark. */
   readonly isReplica: boolean;
+  /** Besides the fetched partitions' own advances, what else ends the long poll (a follower's other partitions). */
+  readonly alsoWakeOn?: (wake: () => void) => () => void;
 }
 
 /** Finds the local log of a partition, or throws UNKNOWN_TOPIC_OR_PARTITION. */
@@ -53,7 +55,7 @@ export async function fetchPartitions(inputs: readonly FetchPartitionInput[], bo
   if (bounds.maxWaitMs === 0 || totalBytes(first) >= bounds.minBytes || first.some((output) => output.errorName !== null)) return first;
   // Nothing is held while waiting for data: a long poll must not block its connection's other reads.
   budget.releaseAll();
-  await waitForData(inputs, bounds.maxWaitMs, bounds.isReplica, lookup);
+  await waitForData(inputs, bounds, lookup);
   await budget.reserve(reserveBytes);
   return readAll(inputs, bounds, lookup);
 }
@@ -99,7 +101,7 @@ async function readOne(input: FetchPartitionInput, isReplica: boolean, budgetByt
 // awaiting the disk would send no event now, so data already past the fetch offset ends the
 // wait at once (without this check a follower's fetch slept through it, holding acks=all
 // produces back by replicaFetchWaitMs).
-function waitForData(inputs: readonly FetchPartitionInput[], maxWaitMs: number, isReplica: boolean, lookup: LogLookup): Promise<void> {
+function waitForData(inputs: readonly FetchPartitionInput[], { maxWaitMs, isReplica, alsoWakeOn }: FetchBounds, lookup: LogLookup): Promise<void> {
   return new Promise((resolve) => {
     const stops: Array<() => void> = [];
     const done = (): void => {
@@ -108,6 +110,7 @@ function waitForData(inputs: readonly FetchPartitionInput[], maxWaitMs: number, 
       resolve();
     };
     const timer = setTimeout(done, maxWaitMs);
+    if (alsoWakeOn !== undefined) stops.push(alsoWakeOn(done));
     for (const input of inputs) {
       try {
         const log = lookup(input.topic, input.partition);

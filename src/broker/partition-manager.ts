@@ -42,6 +42,10 @@ export class PartitionManager {
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   private readonly roleChanges = new Map<string, Promise<void>>();
   private readonly leadershipListeners = new Set<LeadershipListener>();
+  /** Replica fetches long-polling at this leader, woken by new records in any partition they replicate. */
+  private readonly replicaWaiters = new Set<{ readonly replicaId: number; readonly wake: () => void }>();
+  /** Per led partition: stops watching its log end for replicaWaiters. */
+  private readonly logEndWatches = new Map<string, () => void>();
   private brokers = new Map<number, BrokerInfo>();
   private controller: number | null = null;
   private stopWatching: (() => void) | null = null;
@@ -129,6 +133,18 @@ export class PartitionManager {
   }
 
   /** Calls `listener` at every start and end of leadership, and at once for every partition led now. */
+  /**
+   * Calls `wake` when records arrive in any partition this broker leads and `replicaId`
+   * replicates, whether or not that follower's long-polling fetch asked for it: a follower that
+   * has just started to follow a new partition then fetches again at once with it, instead of
+   * waiting out a long poll on its other partitions. Returns the function that stops it.
+   */
+  watchReplicaData(replicaId: number, wake: () => void): () => void {
+    const waiter = { replicaId, wake };
+    this.replicaWaiters.add(waiter);
+    return () => this.replicaWaiters.delete(waiter);
+  }
+
   onLeadership(listener: LeadershipListener): () => void {
     this.leadershipListeners.add(listener);
     for (const leadership of this.leaderships.values()) listener(leadership.topic, leadership.partition, leadership);
@@ -228,6 +244,9 @@ export class PartitionManager {
         deposed: () => void this.reconcile(this.topics.get(topic.name) ?? topic, partition),
       });
       this.leaderships.set(partitionKey, leadership);
+      this.logEndWatches.set(partitionKey, log.watchLogEnd(() => {
+        for (const waiter of this.replicaWaiters) if (leadership.replicas.includes(waiter.replicaId)) waiter.wake();
+      }));
       this.logger.info({ topic: topic.name, partition, leaderEpoch: state.leaderEpoch, logEndOffset: log.logEndOffset, isr: state.isr }, 'leading');
       for (const listener of this.leadershipListeners) listener(topic.name, partition, leadership);
       return;
@@ -275,6 +294,8 @@ export class PartitionManager {
     const leadership = this.leaderships.get(partitionKey);
     if (leadership !== undefined) {
       this.leaderships.delete(partitionKey);
+      this.logEndWatches.get(partitionKey)?.();
+      this.logEndWatches.delete(partitionKey);
       leadership.stop(new SluiceError('NOT_LEADER_OR_FOLLOWER', `${topic}-${partition}: this broker no longer leads it`));
       for (const listener of this.leadershipListeners) listener(topic, partition, null);
     }

@@ -44,8 +44,8 @@ interface OpenBatch<T> {
 
 /** Returned when an append seals nothing, so the common case allocates no array. */
 const NOTHING_SEALED: readonly SealedBatch<never>[] = Object.freeze([]);
-/** A new batch's buffer starts at this (or batchBytes, if smaller) and doubles as needed. */
-const INITIAL_BATCH_CAPACITY_BYTES = 16 * 1024;
+/** A new batch's buffer starts at this (or batchBytes, if smaller), so common batches never regrow; it doubles as needed. */
+const INITIAL_BATCH_CAPACITY_BYTES = 64 * 1024;
 
 export class RecordAccumulator<T = unknown> {
   /** Open batches by topic, then by partition number. */

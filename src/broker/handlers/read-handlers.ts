@@ -59,6 +59,7 @@ async function readPartitions(
     maxBytes: Math.min(request.maxBytes, frameRoomBytes - context.config.batchBytesMax),
     overshootBytesMax: context.config.batchBytesMax,
     isReplica: request.replicaId >= 0,
+    ...(request.replicaId >= 0 ? { alsoWakeOn: (wake: () => void) => context.partitions.watchReplicaData(request.replicaId, wake) } : {}),
   }, lookup, budget);
   return outputs.map((output) => ({
     topic: output.topic, partition: output.partition, errorCode: codeOf(output.errorName),

@@ -66,6 +66,10 @@ export class PartitionLeadership {
     return this.state.isr;
   }
 
+  get replicas(): readonly number[] {
+    return this.state.replicas;
+  }
+
   /**
    * Appends batches stamped with this epoch (all or nothing) and resolves as `acks` asks. With
    * acks -1, an ISR smaller than minInsyncReplicas refuses before writing (NOT_ENOUGH_REPLICAS).
