@@ -1,19 +1,8 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 
-/** A free TCP port on 127.0.0.1 (the listener is closed before returning, so race-free enough for a bench). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') return reject(new Error('no port'));
-      server.close(() => resolve(address.port));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1 (the benches share one finder). */
+export { freePort } from '../cluster/cluster-processes.js';
 
 /** What to run and how to tell it is ready. */
 export interface ServerSpec {

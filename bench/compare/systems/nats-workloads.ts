@@ -1,3 +1,4 @@
+import { sendWindowed } from '../windowed-sends.js';
 import type { JetStreamClient, JsMsg, NatsConnection } from 'nats';
 import { LatencyRecorder, type LatencySummaryMs } from '../../common/latency.js';
 import type { ThroughputFigures } from '../system.js';
@@ -34,26 +35,7 @@ const END_TO_END_HEADER_BYTES = 12;
 
 /** (a) and each producer of (e): publishes `records` records keeping at most `inFlight` PubAcks outstanding. */
 export async function publishWithInFlight(js: JetStreamClient, subject: string, records: number, inFlight: number, payload: Uint8Array): Promise<void> {
-  // A counter, not a queue of promises: acks may complete in any order.
-  let outstanding = 0;
-  let firstError: unknown = null;
-  let slotFreed: (() => void) | null = null;
-  const settled = (): void => {
-    outstanding -= 1;
-    slotFreed?.();
-    slotFreed = null;
-  };
-  const failed = (error: unknown): void => {
-    firstError ??= error;
-    settled();
-  };
-  for (let i = 0; i < records && firstError === null; i++) {
-    outstanding += 1;
-    js.publish(subject, payload).then(settled, failed);
-    while (outstanding >= inFlight) await new Promise<void>((resolve) => { slotFreed = resolve; });
-  }
-  while (outstanding > 0) await new Promise<void>((resolve) => { slotFreed = resolve; });
-  if (firstError !== null) throw firstError;
+  await sendWindowed(records, inFlight, () => js.publish(subject, payload));
 }
 
 /** (a) one connection, one stream. */

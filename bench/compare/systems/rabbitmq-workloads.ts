@@ -1,3 +1,4 @@
+import { splitEvenly } from '../windowed-sends.js';
 import { Offset, type Client, type Publisher } from 'rabbitmq-stream-js-client';
 import { LatencyRecorder, type LatencySummaryMs } from '../../common/latency.js';
 import type { ConsumeParams, EndToEndParams, ParallelProduceParams, ProduceThroughputParams, SequentialProduceParams, ThroughputFigures } from '../system.js';
@@ -118,10 +119,6 @@ export async function produceParallel(connect: StreamConnect, params: ParallelPr
   }
 }
 
-/** `total` split into `parts` shares that differ by one at most. */
-export function splitEvenly(total: number, parts: number): number[] {
-  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
-}
 
 async function publishWindowed(client: Client, stream: string, records: number, inFlight: number, value: Buffer): Promise<void> {
   const publisher = await client.declarePublisher({ stream });

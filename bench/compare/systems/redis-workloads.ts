@@ -1,3 +1,4 @@
+import { sendWindowed, splitEvenly } from '../windowed-sends.js';
 import { Redis } from 'ioredis';
 import { LatencyRecorder, type LatencySummaryMs } from '../../common/latency.js';
 import type { ConsumeParams, EndToEndParams, ParallelProduceParams, ProduceThroughputParams, SequentialProduceParams, ThroughputFigures } from '../system.js';
@@ -116,32 +117,9 @@ export async function produceParallel(connect: RedisConnect, params: ParallelPro
   }
 }
 
-/** `total` split into `parts` shares that differ by one at most. */
-export function splitEvenly(total: number, parts: number): number[] {
-  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
-}
 
-// A counter, not an array of promises: the window slides by one reply at a time.
-async function xaddWindowed(redis: Redis, key: string, records: number, inFlight: number, value: string): Promise<void> {
-  let outstanding = 0;
-  let firstError: unknown = null;
-  let slotFreed: (() => void) | null = null;
-  const settled = (): void => {
-    outstanding -= 1;
-    slotFreed?.();
-    slotFreed = null;
-  };
-  const failed = (error: unknown): void => {
-    firstError ??= error;
-    settled();
-  };
-  for (let i = 0; i < records && firstError === null; i++) {
-    outstanding += 1;
-    redis.xadd(key, '*', VALUE_FIELD, value).then(settled, failed);
-    while (outstanding >= inFlight) await new Promise<void>((resolve) => { slotFreed = resolve; });
-  }
-  while (outstanding > 0) await new Promise<void>((resolve) => { slotFreed = resolve; });
-  if (firstError !== null) throw firstError;
+function xaddWindowed(redis: Redis, key: string, records: number, inFlight: number, value: string): Promise<void> {
+  return sendWindowed(records, inFlight, () => redis.xadd(key, '*', VALUE_FIELD, value));
 }
 
 async function sendOnSchedule(redis: Redis, params: EndToEndParams, total: number): Promise<void> {

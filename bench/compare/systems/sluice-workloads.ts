@@ -1,3 +1,4 @@
+import { sendWindowed as sendWindowedCalls } from '../windowed-sends.js';
 import { Admin, Consumer, Producer, type Acks, type ProducerOptions, type ProducerRecord } from '../../../src/client/index.js';
 import { nodeWebSocket } from '../../../src/client/node.js';
 import { LatencyRecorder, type LatencySummaryMs } from '../../common/latency.js';
@@ -210,32 +211,9 @@ function valueOf(valueBytes: number): string {
   return 'v'.repeat(valueBytes);
 }
 
-/**
- * Sends `count` records with at most `inFlight` unacknowledged, then waits for every ack. A
- * counter rather than an array of promises: shifting a long array per send is itself O(n).
- * The first failed send fails the run, once all have settled.
- */
-async function sendWindowed(producer: Producer, count: number, inFlight: number, recordAt: (index: number) => ProducerRecord): Promise<void> {
-  let outstanding = 0;
-  let firstError: unknown = null;
-  let slotFreed: (() => void) | null = null;
-  const settled = (): void => {
-    outstanding -= 1;
-    slotFreed?.();
-    slotFreed = null;
-  };
-  const failed = (error: unknown): void => {
-    firstError ??= error;
-    settled();
-  };
-  for (let i = 0; i < count && firstError === null; i++) {
-    outstanding += 1;
-    producer.send(recordAt(i)).then(settled, failed);
-    while (outstanding >= inFlight) await new Promise<void>((resolve) => { slotFreed = resolve; });
-  }
-  await producer.flush();
-  while (outstanding > 0) await new Promise<void>((resolve) => { slotFreed = resolve; });
-  if (firstError !== null) throw firstError;
+/** Sends `count` records with at most `inFlight` unacknowledged, flushes, then waits for every ack. */
+function sendWindowed(producer: Producer, count: number, inFlight: number, recordAt: (index: number) => ProducerRecord): Promise<void> {
+  return sendWindowedCalls(count, inFlight, (index) => producer.send(recordAt(index)), () => producer.flush());
 }
 
 // Reads `total` records whose values carry their intended send time (performance.now() ms) and
