@@ -81,23 +81,19 @@ class RunContext {
   }
 
   async latencyRuns(label: string, partitions: number, work: (stream: string) => Promise<LatencySummaryMs>): Promise<LatencyResult> {
-    const runs: LatencySummaryMs[] = [];
-    const failures: RunFailure[] = [];
-    for (let run = 1; run <= this.plan.runs; run++) {
-      const stream = freshStreamName(workloadLetterOf(label), run);
-      await this.onStream(stream, partitions, async () => {
-        const outcome = await this.timed(`${label} run ${run}`, () => work(stream));
-        if (!outcome.ok) return void failures.push({ run, error: outcome.error });
-        runs.push(outcome.value);
-        const l = outcome.value;
-        this.log(`${this.system.name}: ${label} run ${run}: p50 ${formatMs(l.p50)} ms, p99 ${formatMs(l.p99)} ms, p99.9 ${formatMs(l.p999)} ms (${formatNumber(l.count, 0)} records)`);
-      }, (error) => failures.push({ run, error }));
-    }
+    const { runs, failures } = await this.repeated(label, partitions, work, (l) =>
+      `p50 ${formatMs(l.p50)} ms, p99 ${formatMs(l.p99)} ms, p99.9 ${formatMs(l.p999)} ms (${formatNumber(l.count, 0)} records)`);
     return latencyResult(runs, failures);
   }
 
   async throughputRuns(label: string, partitions: number, work: (stream: string) => Promise<ThroughputFigures>): Promise<ThroughputResult> {
-    const runs: ThroughputFigures[] = [];
+    const { runs, failures } = await this.repeated(label, partitions, work, throughputLine);
+    return throughputResult(runs, failures, this.plan.valueBytes);
+  }
+
+  // `plan.runs` runs of one workload, each on a fresh stream, each logged with `describe`.
+  private async repeated<T>(label: string, partitions: number, work: (stream: string) => Promise<T>, describe: (value: T) => string): Promise<{ runs: T[]; failures: RunFailure[] }> {
+    const runs: T[] = [];
     const failures: RunFailure[] = [];
     for (let run = 1; run <= this.plan.runs; run++) {
       const stream = freshStreamName(workloadLetterOf(label), run);
@@ -105,10 +101,10 @@ class RunContext {
         const outcome = await this.timed(`${label} run ${run}`, () => work(stream));
         if (!outcome.ok) return void failures.push({ run, error: outcome.error });
         runs.push(outcome.value);
-        this.logThroughput(`${label} run ${run}`, outcome.value);
+        this.log(`${this.system.name}: ${label} run ${run}: ${describe(outcome.value)}`);
       }, (error) => failures.push({ run, error }));
     }
-    return throughputResult(runs, failures, this.plan.valueBytes);
+    return { runs, failures };
   }
 
   // Creates the stream, runs `work`, drops the stream (a failed drop is logged, not fatal).
@@ -138,9 +134,12 @@ class RunContext {
   }
 
   private logThroughput(label: string, figures: ThroughputFigures): void {
-    const perSecond = figures.records / figures.seconds;
-    this.log(`${this.system.name}: ${label}: ${formatNumber(figures.records, 0)} records in ${formatNumber(figures.seconds, 2)} s = ${formatNumber(perSecond, 0)} records/s`);
+    this.log(`${this.system.name}: ${label}: ${throughputLine(figures)}`);
   }
+}
+
+function throughputLine(figures: ThroughputFigures): string {
+  return `${formatNumber(figures.records, 0)} records in ${formatNumber(figures.seconds, 2)} s = ${formatNumber(figures.records / figures.seconds, 0)} records/s`;
 }
 
 // "(d) end-to-end 5,000/s" → "d".

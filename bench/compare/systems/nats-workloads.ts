@@ -1,4 +1,4 @@
-import { sendWindowed } from '../windowed-sends.js';
+import { sendWindowed } from '../../common/windowed-sends.js';
 import type { JetStreamClient, JsMsg, NatsConnection } from 'nats';
 import { LatencyRecorder, type LatencySummaryMs } from '../../common/latency.js';
 import type { ThroughputFigures } from '../system.js';

@@ -1,4 +1,4 @@
-import { splitEvenly } from '../windowed-sends.js';
+import { splitEvenly } from '../../common/windowed-sends.js';
 import { Offset, type Client, type Publisher } from 'rabbitmq-stream-js-client';
 import { LatencyRecorder, type LatencySummaryMs } from '../../common/latency.js';
 import type { ConsumeParams, EndToEndParams, ParallelProduceParams, ProduceThroughputParams, SequentialProduceParams, ThroughputFigures } from '../system.js';

@@ -1,4 +1,4 @@
-import { sendWindowed, splitEvenly } from '../windowed-sends.js';
+import { sendWindowed, splitEvenly } from '../../common/windowed-sends.js';
 import { Redis } from 'ioredis';
 import { LatencyRecorder, type LatencySummaryMs } from '../../common/latency.js';
 import type { ConsumeParams, EndToEndParams, ParallelProduceParams, ProduceThroughputParams, SequentialProduceParams, ThroughputFigures } from '../system.js';

@@ -1,4 +1,4 @@
-import { sendWindowed as sendWindowedCalls } from '../windowed-sends.js';
+import { sendWindowed as sendWindowedCalls } from '../../common/windowed-sends.js';
 import { Admin, Consumer, Producer, type Acks, type ProducerOptions, type ProducerRecord } from '../../../src/client/index.js';
 import { nodeWebSocket } from '../../../src/client/node.js';
 import { LatencyRecorder, type LatencySummaryMs } from '../../common/latency.js';
