@@ -5,11 +5,12 @@ import { sleep } from './backoff.js';
 import { PRODUCER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
 import { groupByLeader } from './cluster-metadata.js';
 import { Cluster, type ClientOptions } from './cluster.js';
-import { expectOk, isNotServed, type Connection } from './connection.js';
+import type { Connection } from './connection.js';
 import { SluiceClientError, errorFromCode, isRetriable } from './errors.js';
 import { silentLogger, type ClientLogger } from './logger.js';
 import { Fifo } from './fifo.js';
 import { DefaultPartitioner } from './partitioner.js';
+import { ProducerIdentity } from './producer-identity.js';
 import { isSendable, planRequests, produceTopicsOf, type PartitionQueue, type PlannedPartition, type ProducerBatch } from './produce-plan.js';
 import { RecordAccumulator, partitionKey, type AppendedRecord, type SealedBatch } from './record-accumulator.js';
 import { bytesOf, checkBytesInput, checkWireString, headerInputsOf, type BytesInput, type HeadersInput } from './record-input.js';
@@ -119,14 +120,8 @@ interface AdmissionEntry {
   readonly deadlineMs: number;
 }
 
-interface ProducerIdentity {
-  readonly producerId: bigint;
-  readonly producerEpoch: number;
-}
-
 type Batch = ProducerBatch<SendTicket>;
 
-const SEQUENCE_MODULUS = 2 ** 31;
 /** Errors after which the broker wrote nothing and the batch may go again under a new producer id. */
 const RESTAMP_ERRORS: ReadonlySet<string> = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID']);
 
@@ -142,7 +137,6 @@ export class Producer {
   private readonly cluster: Cluster;
   private readonly metadataLoads = new Set<string>();
   private readonly admission = new Fifo<AdmissionEntry>();
-  private readonly sequences = new Map<string, number>();
   private readonly flushWaiters: Array<{ readonly lastNumber: number; remaining: number; readonly resolve: () => void }> = [];
   /** Brokers a connection is being opened to (their batches wait). */
   private readonly connectingTo = new Set<number>();
@@ -150,12 +144,7 @@ export class Producer {
   private readonly watched = new WeakSet<Connection>();
   /** A metadata refresh for leaderless partitions is under way. */
   private refreshingRoutes = false;
-  private identity: ProducerIdentity | null = null;
-  private identityLoad: Promise<void> | null = null;
-  private identityStale = false;
-  private idempotenceDecided: boolean;
-  private idempotenceActiveValue = false;
-  private fallbackReason: string | null = null;
+  private readonly identity: ProducerIdentity;
   private bufferedBytes = 0;
   private unsettledCount = 0;
   private acklessSinceFence = 0;
@@ -185,23 +174,22 @@ export class Producer {
     this.partitioner = new DefaultPartitioner(this.random);
     this.accumulator = new RecordAccumulator(this.settings.batchBytes, this.settings.lingerMs);
     const idempotent = options.idempotent ?? true;
-    this.idempotenceDecided = !idempotent || this.acks === 0;
-    if (idempotent && this.acks === 0) this.fallbackReason = 'idempotence needs acks 1 or all; acks is 0';
+    this.identity = new ProducerIdentity(idempotent, this.acks, this.cluster, this.logger);
   }
 
   /** True once the broker granted a producer id and batches carry sequences. */
   get idempotenceActive(): boolean {
-    return this.idempotenceActiveValue;
+    return this.identity.active;
   }
 
   /** Why idempotence is off although it was asked for (null when it is on, or was not asked for). */
   get idempotenceFallbackReason(): string | null {
-    return this.fallbackReason;
+    return this.identity.fallbackReason;
   }
 
   /** The producer id the broker granted, or null. */
   get producerId(): bigint | null {
-    return this.identity?.producerId ?? null;
+    return this.identity.producerId;
   }
 
   /** Bytes of records accepted and not yet acknowledged (at most bufferBytesMax, plus one record). */
@@ -212,7 +200,7 @@ export class Producer {
   /** Connects and settles idempotence now, instead of at the first send. */
   async connect(): Promise<void> {
     await this.cluster.anyConnection();
-    await this.ensureIdentity();
+    await this.identity.ensure();
   }
 
   /** Sends one record; resolves with its partition and offset once acknowledged (see acks). */
@@ -452,7 +440,7 @@ export class Producer {
   // open connection wait for it to open.
   private drain(): void {
     if (this.drainBlocked || !this.hasSendable()) return;
-    if (!this.idempotenceDecided || this.identityStale) return this.drainAfter(this.ensureIdentity());
+    if (this.identity.pending) return this.drainAfter(this.identity.ensure());
     const now = this.nowMs();
     const pipelined = this.pipelined;
     const sendable = [...this.queues.values()].filter((queue) => isSendable(queue, now, pipelined));
@@ -537,7 +525,7 @@ export class Producer {
   // Several requests per partition may be outstanding only where sequence numbers keep them in
   // order (see produce-plan.ts).
   private get pipelined(): boolean {
-    return this.idempotenceActiveValue && this.identity !== null;
+    return this.identity.active;
   }
 
   private sendRequest(connection: Connection, planned: PlannedPartition<SendTicket>[]): void {
@@ -566,17 +554,10 @@ export class Producer {
   // next sequence. A retry resends the same bytes; only a new identity re-encodes.
   private encode(batch: Batch): void {
     if (batch.bytes !== null) return;
-    const identity = this.idempotenceActiveValue ? this.identity : null;
-    let producer = null;
-    if (identity !== null) {
-      const key = partitionKey(batch.topic, batch.partition);
-      const baseSequence = this.sequences.get(key) ?? 0;
-      this.sequences.set(key, (baseSequence + batch.tickets.length) % SEQUENCE_MODULUS);
-      producer = { producerId: identity.producerId, producerEpoch: identity.producerEpoch, baseSequence };
-    }
-    batch.sequence = producer;
-    batch.bytes = batch.builder.build({ producer });
+    batch.sequence = this.identity.stamp(partitionKey(batch.topic, batch.partition), batch.tickets.length);
+    batch.bytes = batch.builder.build({ producer: batch.sequence });
   }
+
 
   private answered(planned: readonly PlannedPartition<SendTicket>[], response: OrHeaderOnly<ProduceResponse>): void {
     for (const entry of planned) {
@@ -637,7 +618,7 @@ export class Producer {
         this.failBatch(batch, error);
       }
     }
-    if (restamp) this.identityStale = true;
+    if (restamp) this.identity.markStale();
     if (retry.length > 0) {
       // Answers of a partition's pipelined requests may fail in any order; the queue keeps seal order.
       queue.ready.push(...retry);
@@ -651,7 +632,7 @@ export class Producer {
   // A batch that fails for good leaves a gap in its partition's sequences (if it was stamped);
   // the batches after it go under a new producer id.
   private failBatch(batch: Batch, error: Error): void {
-    if (batch.sequence !== null) this.identityStale = true;
+    if (batch.sequence !== null) this.identity.markStale();
     for (const ticket of batch.tickets) this.settle(ticket, error);
   }
 
@@ -701,37 +682,6 @@ export class Producer {
       this.drain();
       this.armWakeTimer();
     }, earliest - now);
-  }
-
-  // ---- producer id ----
-
-  private ensureIdentity(): Promise<void> {
-    if (this.idempotenceDecided && !this.identityStale) return Promise.resolve();
-    this.identityLoad ??= this.initProducerId().finally(() => {
-      this.identityLoad = null;
-    });
-    return this.identityLoad;
-  }
-
-  // Any broker grants producer ids (they are unique cluster-wide).
-  private async initProducerId(): Promise<void> {
-    const connection = await this.cluster.anyConnection();
-    const response = await connection.request(ApiKey.InitProducerId, {});
-    if (isNotServed(response)) {
-      this.idempotenceDecided = true;
-      this.identityStale = false;
-      this.idempotenceActiveValue = false;
-      this.fallbackReason = `the broker does not serve InitProducerId (${response.errorMessage ?? 'INVALID_REQUEST'}): running without idempotence`;
-      this.logger.warn({ url: connection.url }, this.fallbackReason);
-      return;
-    }
-    const granted = expectOk(response);
-    this.identity = { producerId: BigInt(granted.producerId), producerEpoch: granted.producerEpoch };
-    this.sequences.clear();
-    this.identityStale = false;
-    this.idempotenceDecided = true;
-    this.idempotenceActiveValue = true;
-    this.logger.debug({ producerId: String(granted.producerId) }, 'idempotent producer id granted');
   }
 
   // ---- settling ----

@@ -68,11 +68,11 @@ async function settledWithin<T>(promises: Array<Promise<T>>, deadlineMs: number,
 function producerState(producer: Producer): string {
   const internals = producer as unknown as {
     queues: Map<string, { ready: Array<{ order: number; attempts: number; notBeforeMs: number }>; inFlight: Set<{ order: number; attempts: number }> }>;
-    admission: { length: number }; drainBlocked: boolean; identityStale: boolean; connectingTo: Set<number>; refreshingRoutes: boolean;
+    admission: { length: number }; drainBlocked: boolean; identity: { pending: boolean }; connectingTo: Set<number>; refreshingRoutes: boolean;
   };
   const now = Date.now();
   const queues = [...internals.queues].map(([key, queue]) => `${key.replace('\u0000', '/')}: ready [${queue.ready.map((batch) => `#${batch.order} a${batch.attempts} in ${batch.notBeforeMs - now} ms`).join(', ')}] in flight [${[...queue.inFlight].map((batch) => `#${batch.order} a${batch.attempts}`).join(', ')}]`);
-  return [...queues, `admission ${internals.admission.length}, drainBlocked ${internals.drainBlocked}, identityStale ${internals.identityStale}, connectingTo [${[...internals.connectingTo].join(',')}], refreshingRoutes ${internals.refreshingRoutes}`].join('\n');
+  return [...queues, `admission ${internals.admission.length}, drainBlocked ${internals.drainBlocked}, identity pending ${internals.identity.pending}, connectingTo [${[...internals.connectingTo].join(',')}], refreshingRoutes ${internals.refreshingRoutes}`].join('\n');
 }
 
 function describeFields(fields: object): string {
