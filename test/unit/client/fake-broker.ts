@@ -19,7 +19,8 @@ export function headerOnly(errorName: ErrorName, errorMessage: string | null = n
   return { headerOnly: true, errorCode: ERROR_CODES[errorName].code, errorMessage };
 }
 
-type Handler<K extends ApiKey> = (request: RequestByApiKey[K], broker: FakeBroker) => ResponseByApiKey[K] | null;
+/** A response, none (null: acks 0), or a promise of one, which holds the answer back until it settles. */
+type Handler<K extends ApiKey> = (request: RequestByApiKey[K], broker: FakeBroker) => ResponseByApiKey[K] | null | Promise<ResponseByApiKey[K]>;
 type Handlers = { [K in ApiKey]?: Handler<K> };
 
 export interface ProducedBatch {
@@ -147,10 +148,16 @@ export class FakeBroker {
     const handler = this.handlers[apiKey] as ((value: unknown, broker: FakeBroker) => unknown) | undefined;
     const response = handler === undefined ? headerOnly('INVALID_REQUEST', 'not served by the fake broker') : handler(request, this);
     if (response === null) return;
+    if (response instanceof Promise) {
+      void response.then((held: unknown) => this.respond(socket, apiKey, header.correlationId, held));
+      return;
+    }
+    queueMicrotask(() => this.respond(socket, apiKey, header.correlationId, response));
+  }
+
+  private respond(socket: FakeSocket, apiKey: ApiKey, correlationId: number, response: unknown): void {
     const encode = RESPONSE_ENCODERS[apiKey] as (value: unknown) => Uint8Array;
-    const frame = encodeFrame({ kind: FrameKind.response, apiKey, apiVersion: API_VERSION, correlationId: header.correlationId }, encode(response));
-    queueMicrotask(() => {
-      if (socket.readyState === 1) socket.emit('message', { data: frame });
-    });
+    const frame = encodeFrame({ kind: FrameKind.response, apiKey, apiVersion: API_VERSION, correlationId }, encode(response));
+    if (socket.readyState === 1) socket.emit('message', { data: frame });
   }
 }

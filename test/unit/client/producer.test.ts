@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Consumer } from '../../../src/client/consumer.js';
 import { SluiceClientError } from '../../../src/client/errors.js';
-import { Producer, type ProducerOptions } from '../../../src/client/producer.js';
+import { Producer, type ProducerOptions, type RecordMetadata } from '../../../src/client/producer.js';
 import { ERROR_CODES, SluiceError } from '../../../src/errors/index.js';
-import { ApiKey } from '../../../src/protocol/index.js';
+import { ApiKey, type ProduceRequest, type ProduceResponse } from '../../../src/protocol/index.js';
+import { decodeBatchHeader, decodeRecords } from '../../../src/record/index.js';
 import { mulberry32 } from '../../helpers/random.js';
 import { FakeBroker, OK, headerOnly } from './fake-broker.js';
 
@@ -31,6 +32,21 @@ function failFirstProduces(broker: FakeBroker, count: number, errorName: keyof t
   };
 }
 
+/** The base sequence of every batch of a Produce request, in order. */
+function batchSequences(request: ProduceRequest): number[] {
+  const sequences: number[] = [];
+  for (const topic of request.topics) {
+    for (const { records } of topic.partitions) {
+      for (let position = 0; position < records.length;) {
+        const header = decodeBatchHeader(records, position);
+        sequences.push(header.producer?.baseSequence ?? -1);
+        position += header.batchLength + 12;
+      }
+    }
+  }
+  return sequences;
+}
+
 describe('the producer', () => {
   it('gathers waiting sends into one batch per partition, and one request for all partitions', async () => {
     const { broker, producer } = setup({ t: 3 }, { lingerMs: 60_000 });
@@ -52,7 +68,7 @@ describe('the producer', () => {
     await producer.close();
   });
 
-  it('seals a batch at batchBytes, sends the next batches of a partition only after the first is answered, and flush() sends the lingering rest', async () => {
+  it('seals a batch at batchBytes, sends batches that filled up meanwhile together, and flush() sends the lingering rest', async () => {
     const { broker, producer } = setup({ t: 1 }, { lingerMs: 60_000, batchBytes: 1_024 });
     const sends = Array.from({ length: 40 }, () => producer.send({ topic: 't', value: new Uint8Array(100) }));
     await producer.flush();
@@ -102,6 +118,37 @@ describe('the producer', () => {
     await expect(producer.send({ topic: 't', value: 'again' })).resolves.toMatchObject({ offset: 0 });
     expect(broker.produced).toHaveLength(1);
     expect(broker.produced[0]!.bytes).toEqual(firstAttempt);
+    await producer.close();
+  });
+
+  it('pipelines a partition: when a request fails, the batches in flight behind it fail out of sequence and go again in seal order with their sequences, under the same producer id', async () => {
+    const { broker, producer } = setup({ t: 1 }, { lingerMs: 0, batchBytes: 200 });
+    const held: Array<{ request: ProduceRequest; answer: (response: ProduceResponse) => void }> = [];
+    broker.handlers[ApiKey.Produce] = (request) => {
+      if (held.length >= 2) return broker.append(request);
+      return new Promise((answer) => held.push({ request, answer }));
+    };
+    const heldCount = async (count: number): Promise<void> => {
+      for (let turn = 0; turn < 100 && held.length < count; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(held).toHaveLength(count);
+    };
+    // 150-byte values: one record per batch. Two go in the first request; the third, sent while
+    // that one is unanswered, goes in a second request on the same partition.
+    const send = (index: number): Promise<RecordMetadata> => producer.send({ topic: 't', value: new Uint8Array(150).fill(index) });
+    const sends = [send(0), send(1)];
+    await heldCount(1);
+    sends.push(send(2));
+    await heldCount(2);
+    expect(held.map(({ request }) => batchSequences(request))).toEqual([[0, 1], [2]]);
+    const refuse = (errorName: keyof typeof ERROR_CODES, request: ProduceRequest): ProduceResponse =>
+      ({ ...OK, topics: [{ name: 't', partitions: [{ partition: request.topics[0]!.partitions[0]!.partition, errorCode: ERROR_CODES[errorName].code, baseOffset: -1, logStartOffset: -1 }] }] });
+    held[0]!.answer(refuse('NOT_LEADER_OR_FOLLOWER', held[0]!.request));
+    held[1]!.answer(refuse('OUT_OF_ORDER_SEQUENCE_NUMBER', held[1]!.request));
+    expect((await Promise.all(sends)).map((result) => result.offset)).toEqual([0, 1, 2]);
+    expect(broker.requestsOf(ApiKey.InitProducerId)).toHaveLength(1);
+    expect(broker.produced.map((batch) => [batch.header.producer?.producerId, batch.header.producer?.baseSequence, decodeRecords(batch.bytes)[0]!.value![0]])).toEqual([[1000n, 0, 0], [1000n, 1, 1], [1000n, 2, 2]]);
+    // The retried batches went one per request, after the failed requests.
+    expect(broker.requestsOf(ApiKey.Produce).slice(2).map(batchSequences)).toEqual([[0], [1], [2]]);
     await producer.close();
   });
 
