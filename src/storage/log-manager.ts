@@ -149,9 +149,15 @@ export class LogManager {
     assert(!this.logs.has(name), `no log of deleted partition ${name}`);
   }
 
-  /** Writes both checkpoint files from the logs' current flushed offsets and high watermarks. */
+  /**
+   * Writes each log's active-segment indexes (so that crash recovery can start near the recovery
+   * point), then both checkpoint files from the logs' current flushed offsets and high watermarks.
+   */
   async checkpoint(): Promise<void> {
-    return this.serially(() => this.writeCheckpoints());
+    return this.serially(async () => {
+      for (const log of this.logs.values()) await log.writeActiveIndexes();
+      await this.writeCheckpoints();
+    });
   }
 
   private async writeCheckpoints(): Promise<void> {

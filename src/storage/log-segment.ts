@@ -44,6 +44,8 @@ export class LogSegment {
   private bytesSinceIndexEntry = 0;
   private offsetRaisingMaxTimestamp = 0;
   private lastBatch: { offset: number; position: number } | null = null;
+  /** The file size when the index files were last written (-1: not since open). */
+  private indexesWrittenAtBytes = -1;
 
   private constructor(
     readonly directory: string,
@@ -168,6 +170,7 @@ export class LogSegment {
   async truncateTo(position: number, offset: number): Promise<void> {
     assert(position <= this.sizeBytes, 'truncate only shrinks');
     this.offsetIndex.truncateToPosition(position);
+    this.indexesWrittenAtBytes = -1;
     this.timeIndex.truncateToOffset(offset);
     this.lastBatch = null;
     await this.truncateToPosition(position);
@@ -210,8 +213,15 @@ export class LogSegment {
 
   /** Writes both index files from memory and fsyncs them. */
   async writeIndexes(): Promise<void> {
+    const sizeBytes = this.sizeBytes;
     await writeFileAtomically(this.offsetIndexPath, this.offsetIndex.toBytes());
     await writeFileAtomically(this.timeIndexPath, this.timeIndex.toBytes());
+    this.indexesWrittenAtBytes = sizeBytes;
+  }
+
+  /** True when the index files on disk were written since the last append. */
+  get indexesWritten(): boolean {
+    return this.indexesWrittenAtBytes === this.sizeBytes;
   }
 
   /** Closes the file handle. */

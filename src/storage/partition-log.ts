@@ -364,6 +364,21 @@ export class PartitionLog {
     return doomed.length;
   }
 
+  /**
+   * Writes the active segment's index files as they stand (the log manager does it with every
+   * checkpoint). Without them a crash left the active segment with no index, and recovery
+   * rebuilt it by scanning the whole segment, whatever the recovery point said; with them it
+   * starts at the index entry at or before the recovery point. Entries past the recovery point
+   * may name bytes a power loss took; the loader checks the entry it starts from.
+   */
+  async writeActiveIndexes(): Promise<void> {
+    if (this.closed) return;
+    // Exclusive: a roll writes the same files when this segment stops being the active one.
+    await this.committer.exclusive(async () => {
+      if (!this.activeSegment.indexesWritten) await this.activeSegment.writeIndexes();
+    });
+  }
+
   /** Waits for queued appends, writes the index files and closes every file. */
   async close(): Promise<void> {
     if (this.closed) return;

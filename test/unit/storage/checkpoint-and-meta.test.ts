@@ -248,6 +248,23 @@ describe('LogManager', () => {
     expect(await readAllRecords(log)).toEqual(expectedRecords(appended));
   });
 
+  it('after a crash, recovery starts near the recovery point: checkpoint() wrote the active segment\'s indexes', async () => {
+    const first = await openManager();
+    const log = await first.getOrCreateLog('orders', 0);
+    const before = await appendConcurrently(log, Array.from({ length: 200 }, (_, k) => planBatch(`c${k}`, 2)));
+    await first.checkpoint();
+    const after = await appendConcurrently(log, Array.from({ length: 20 }, (_, k) => planBatch(`d${k}`, 2)));
+    // No close: the second manager finds what a SIGKILL would leave (the files as written).
+    const second = await openManager();
+    const reopened = second.log('orders', 0)!;
+    expect(reopened.logEndOffset).toBe(440);
+    expect(reopened.loadReport.indexesRebuilt).toBe(0);
+    const afterBytes = after.reduce((sum, batch) => sum + batch.sizeBytes, 0);
+    expect(reopened.loadReport.bytesScanned).toBeGreaterThanOrEqual(afterBytes);
+    expect(reopened.loadReport.bytesScanned).toBeLessThan(reopened.sizeBytes / 2);
+    expect(await readAllRecords(reopened)).toEqual(expectedRecords([...before, ...after]));
+  });
+
   it('keeps a high watermark that does not follow the flush across a restart', async () => {
     const first = await openManager({ highWatermarkFollowsFlush: false });
     const log = await first.getOrCreateLog('orders', 0);
