@@ -5,7 +5,7 @@ import { lastOffsetOf, type RecordBatchHeader } from '../record/index.js';
 import { unlinkIfPresent, writeFileAtomically } from './durable-file.js';
 import { OffsetIndex } from './offset-index.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFilePrefix } from './segment-names.js';
-import { readExactly, scanSegment, type ScanStop, type ScannedBatch } from './segment-scanner.js';
+import { readExactly, scanSegment, walkVerifiedHeaders, type ScanStop, type ScannedBatch } from './segment-scanner.js';
 import { TimeIndex } from './time-index.js';
 
 /** A batch ready to be written: its stamped bytes and decoded header. */
@@ -128,6 +128,11 @@ export class LogSegment {
   async read(position: number, length: number): Promise<Buffer> {
     const bounded = Math.max(0, Math.min(length, this.sizeBytes - position));
     return readExactly(this.handle, position, bounded);
+  }
+
+  /** Visits the header of every batch (verified bytes only: no CRC, large bodies not read). */
+  async walkHeaders(visit: (header: RecordBatchHeader) => void): Promise<void> {
+    await walkVerifiedHeaders(this.handle, 0, this.sizeBytes, visit);
   }
 
   /** Scans batches from `fromPosition`, checking framing and CRC, up to the written size. */

@@ -435,12 +435,12 @@ export class PartitionLog {
   // work at open. Producers silent for longer are forgotten (their next batch must start at 0).
   private async rebuildProducerState(): Promise<void> {
     const settled = Promise.resolve();
+    // The loader has verified these bytes: only the batch headers are read.
     for (const segment of this.segments.slice(-PRODUCER_STATE_SEGMENTS)) {
-      await segment.scan(0, ({ header }) => {
+      await segment.walkHeaders((header) => {
         if (header.producer !== null) {
           this.producerState.record(header.producer, header.recordCount, { baseOffset: header.baseOffset, lastOffset: lastOffsetOf(header), durable: settled });
         }
-        return 'continue';
       });
     }
   }
