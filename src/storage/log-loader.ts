@@ -171,6 +171,11 @@ class SegmentLoader {
   // Scans from the recovery point (or the start), cutting at the first bad batch. Returns true
   // when anything was cut, so that later segments must go.
   private async recover(segment: LogSegment, indexesLoaded: boolean): Promise<boolean> {
+    // An empty segment has nothing to scan or cut, and its indexes nothing to name.
+    if (segment.isEmpty) {
+      segment.adoptIndexes(new OffsetIndex(segment.baseOffset, this.config.indexBytesMax), new TimeIndex(segment.baseOffset, this.config.indexBytesMax));
+      return false;
+    }
     const indexed = indexesLoaded ? segment.offsetIndex.lookup(Math.max(this.recoveryPoint, segment.baseOffset)) : null;
     // An index entry is derived and may be wrong though sane; cutting the log where it points
     // would destroy good data. Start there only if a batch with that base offset does.
