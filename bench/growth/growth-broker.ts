@@ -41,19 +41,14 @@ export class GrowthBroker {
     const started = performance.now();
     const child = spawn(process.execPath, [CLI_PATH, 'broker', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
     const lines: BrokerLogLine[] = [];
-    let pending = '';
+    const reader = new LineReader();
     try {
       const port = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`broker did not log "broker started" within ${timeoutMs} ms`)), timeoutMs);
         const onExit = (code: number | null, signal: string | null): void => { clearTimeout(timer); reject(new Error(`broker exited (${code ?? signal}) before it started`)); };
         child.once('exit', onExit);
         child.stdout!.on('data', function onData(chunk: Buffer) {
-          pending += chunk.toString();
-          const complete = pending.split('\n');
-          pending = complete.pop()!;
-          for (const text of complete) {
-            const line = parseLine(text);
-            if (line === null) continue;
+          for (const line of reader.take(chunk)) {
             lines.push(line);
             if (line.msg !== 'broker started') continue;
             clearTimeout(timer);
@@ -65,7 +60,7 @@ export class GrowthBroker {
         });
       });
       const broker = new GrowthBroker(child, port, { spawnToStartedMs: performance.now() - started, spawnedAtMs }, lines);
-      broker.follow(pending);
+      broker.follow(reader);
       return broker;
     } catch (error) {
       if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
@@ -103,15 +98,9 @@ export class GrowthBroker {
   }
 
   // Keeps reading the pipe (a full pipe would stall the broker), keeping lines up to the cap.
-  private follow(initial: string): void {
-    let pending = initial;
+  private follow(reader: LineReader): void {
     this.child.stdout!.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const complete = pending.split('\n');
-      pending = complete.pop()!;
-      for (const text of complete) {
-        const line = parseLine(text);
-        if (line === null) continue;
+      for (const line of reader.take(chunk)) {
         if (this.lines.length < LOG_LINES_KEPT_MAX) this.lines.push(line);
         else this.linesDropped += 1;
       }
@@ -127,5 +116,21 @@ function parseLine(text: string): BrokerLogLine | null {
     return { time: fields.time, msg: fields.msg, fields };
   } catch {
     return null;
+  }
+}
+
+/** The broker's log lines out of stdout chunks: whole lines only, a partial one kept for the next chunk. */
+class LineReader {
+  private pending = '';
+
+  take(chunk: Buffer): BrokerLogLine[] {
+    const complete = (this.pending + chunk.toString()).split('\n');
+    this.pending = complete.pop()!;
+    const lines: BrokerLogLine[] = [];
+    for (const text of complete) {
+      const line = parseLine(text);
+      if (line !== null) lines.push(line);
+    }
+    return lines;
   }
 }
