@@ -10,6 +10,13 @@ export interface ComparePlan {
   readonly quick: boolean;
   /** Each workload runs this many times, each on a fresh stream. */
   readonly runs: number;
+  /**
+   * Records produced, consumed and then sent one at a time before the measured runs, and not
+   * counted: the first runs of a fresh process (JIT, connection pools, the server's caches) were
+   * measured 2 to 3 times slower than the third.
+   */
+  readonly warmUpRecords: number;
+  readonly warmUpSequentialRecords: number;
   readonly valueBytes: number;
   /** (a) one producer; (c) reads back what it wrote. */
   readonly produceRecords: number;
@@ -40,6 +47,8 @@ export function comparePlan(quick: boolean, runs: number): ComparePlan {
   return {
     quick,
     runs,
+    warmUpRecords: quick ? 2_000 : 200_000,
+    warmUpSequentialRecords: quick ? 50 : 1_000,
     valueBytes: 100,
     produceRecords: quick ? 20_000 : 1_000_000,
     produceInFlight: 1_000,

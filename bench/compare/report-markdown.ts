@@ -45,7 +45,8 @@ function header(results: CompareResults): string {
     `Machine: ${machine.cpuModel} × ${machine.cpuCount}, ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${machine.osType} ${machine.osRelease}, Node ${machine.nodeVersion}; ` +
       `data in ${machine.dataDir.path} (${machine.dataDir.mount?.fsType ?? machine.dataDir.statfsType}${machine.dataDir.mount === null ? '' : ` on ${machine.dataDir.mount.device}`}).`,
     '',
-    `Each figure: median (min–max) of ${plan.runs} run${plan.runs === 1 ? '' : 's'}, each on fresh streams. Values ${plan.valueBytes} B. ` +
+    `Each figure: median (min–max) of ${plan.runs} run${plan.runs === 1 ? '' : 's'}, each on fresh streams, after a warm-up that is not counted ` +
+      `(${count(plan.warmUpRecords)} records produced and consumed, ${count(plan.warmUpSequentialRecords)} sent one at a time). Values ${plan.valueBytes} B. ` +
       `(a) ${count(plan.produceRecords)} records, ${count(plan.produceInFlight)} in flight; (b) ${count(plan.sequentialRecords)} records one at a time; ` +
       `(c) one consumer reads (a)'s stream from the start; (d) ${plan.endToEndRatesPerSecond.map(count).join(', ')} records/s for ${plan.endToEndSeconds} s each, latency from the intended send time; ` +
       `(e) ${plan.parallelProducers} producers, ${count(plan.parallelRecords)} records in all, ${count(plan.parallelInFlightPerProducer)} in flight each. ` +

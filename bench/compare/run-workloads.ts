@@ -26,6 +26,7 @@ export interface WorkloadResults {
 /** Runs (a)–(e) on `system` (already started). */
 export async function runWorkloads(system: SystemUnderTest, plan: ComparePlan, log: (line: string) => void): Promise<WorkloadResults> {
   const runner = new RunContext(system, plan, log);
+  await runner.warmUp();
   const { produce, consume } = await runner.produceThenConsume();
   const sequential = await runner.latencyRuns('(b) sequential', 1, (stream) => system.produceSequential({ stream, records: plan.sequentialRecords, valueBytes: plan.valueBytes }));
   const endToEnd: EndToEndResult[] = [];
@@ -43,6 +44,22 @@ export async function runWorkloads(system: SystemUnderTest, plan: ComparePlan, l
 
 class RunContext {
   constructor(private readonly system: SystemUnderTest, private readonly plan: ComparePlan, private readonly log: (line: string) => void) {}
+
+  /** Produce, consume and sequential sends that are not counted; a failure is logged, and the measured runs go ahead. */
+  async warmUp(): Promise<void> {
+    const { system, plan } = this;
+    const stream = freshStreamName('warm', 0);
+    await this.onStream(stream, 1, async () => {
+      const outcome = await this.timed('warm-up', async () => {
+        const produced = await system.produceThroughput({ stream, records: plan.warmUpRecords, inFlight: plan.produceInFlight, valueBytes: plan.valueBytes });
+        await system.consumeAll({ stream, records: produced.records });
+        await system.produceSequential({ stream, records: plan.warmUpSequentialRecords, valueBytes: plan.valueBytes });
+        return produced;
+      });
+      if (outcome.ok) this.log(`${system.name}: warm-up (not counted): ${throughputLine(outcome.value)}`);
+      else this.log(`${system.name}: warm-up failed (the measured runs go ahead): ${outcome.error}`);
+    }, (error) => this.log(`${system.name}: warm-up stream: ${error}`));
+  }
 
   /** (a) then (c) on the same stream, run by run: the consumer reads what that run's producer wrote. */
   async produceThenConsume(): Promise<{ produce: ThroughputResult; consume: ThroughputResult }> {
