@@ -133,6 +133,28 @@ describe('the broker over WebSocket', () => {
     consumer.close();
   });
 
+  it('pushes a backlog larger than batchBytesMax (1 MiB) in pushes of at most batchBytesMax, in order', async () => {
+    const producer = await WireClient.ready(port);
+    const consumer = await WireClient.ready(port);
+    await createTopic(producer, 'backlog');
+    const values = ['a', 'b', 'c', 'd', 'e'].map((letter) => letter.repeat(400 * 1024));
+    for (const value of values) {
+      const produced = await producer.request(ApiKey.Produce, { acks: 1, timeoutMs: 10_000, topics: [{ name: 'backlog', partitions: [{ partition: 0, records: batchOf([value]) }] }] });
+      if (produced.headerOnly) throw new Error('header-only');
+      expect(produced.topics[0]!.partitions[0]!.errorCode).toBe(0);
+    }
+    // Credit for everything at once: the broker still cuts it into pushes a consumer can overlap.
+    const subscribed = await consumer.request(ApiKey.Subscribe, { topic: 'backlog', partition: 0, offset: 0, creditBytes: 8 << 20 });
+    if (subscribed.headerOnly) throw new Error('header-only');
+    const received = () => consumer.pushes.flatMap(({ push }) => recordsIn(push.records).map((r) => decoder.decode(r.value!)));
+    await until(() => received().length >= values.length);
+    expect(received()).toEqual(values);
+    expect(consumer.pushes.length).toBeGreaterThanOrEqual(3);
+    for (const { push } of consumer.pushes) expect(push.records.length).toBeLessThanOrEqual(1 << 20);
+    producer.close();
+    consumer.close();
+  });
+
   it('grants fresh producer ids, and answers a retried idempotent batch with its original offset', async () => {
     const client = await WireClient.ready(port);
     await createTopic(client, 'idempotent');
