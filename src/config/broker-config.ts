@@ -64,6 +64,7 @@ export const BROKER_SETTINGS = {
   retentionBytes: { kind: 'integer', unit: 'bytes', default: null, nullable: true, min: 0, max: Number.MAX_SAFE_INTEGER, doc: 'Delete old segments while a partition is bigger than this; null keeps any size.' },
   retentionMs: { kind: 'integer', unit: 'ms', default: 7 * DAY_MS, nullable: true, min: 0, max: Number.MAX_SAFE_INTEGER, doc: 'Delete segments whose newest record is older than this; null keeps any age.' },
   groupCommitBytesMax: { kind: 'integer', unit: 'bytes', default: 4 * MIB, min: 1 * KIB, max: 256 * MIB, doc: 'Most bytes one group commit writes before its fsync; bounds the latency one fsync adds.' },
+  tailCacheBytesMax: { kind: 'integer', unit: 'bytes', default: 1 * MIB, min: 0, max: 1 * GIB, doc: 'Newest bytes of each partition log kept in memory, so that followers\' fetches and pushes to caught-up consumers skip a file read; 0 turns it off. Memory: up to this times the partitions held.' },
   checkpointIntervalMs: { kind: 'integer', unit: 'ms', default: 10_000, min: 10, max: DAY_MS, doc: 'How often recovery points and high watermarks are checkpointed, with the active segments\' index files; bounds what a crash re-scans (what was written since).' },
   retentionCheckIntervalMs: { kind: 'integer', unit: 'ms', default: 5 * 60_000, min: 10, max: DAY_MS, doc: 'How often retention runs.' },
 } as const satisfies Record<string, Setting>;

@@ -12,5 +12,6 @@ export function logConfigOf(config: BrokerConfig): LogConfig {
     retentionBytes: config.retentionBytes,
     retentionMs: config.retentionMs,
     groupCommitBytesMax: config.groupCommitBytesMax,
+    tailCacheBytesMax: config.tailCacheBytesMax,
   };
 }

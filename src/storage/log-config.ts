@@ -19,4 +19,6 @@ export interface LogConfig {
   readonly retentionMs: number | null;
   /** Most bytes one group commit writes (and one fsync covers) before it starts another. */
   readonly groupCommitBytesMax: number;
+  /** Newest bytes kept in memory for readers at the tail (0: none). */
+  readonly tailCacheBytesMax: number;
 }

@@ -12,6 +12,7 @@ import type { LogConfig } from './log-config.js';
 import { loadLeaderEpochCache, loadSegments, type LeaderEpochLoad, type LoadReport } from './log-loader.js';
 import { LogSegment, type BatchToWrite } from './log-segment.js';
 import { ProducerStateTable } from './producer-state.js';
+import { TailCache } from './tail-cache.js';
 
 /** How many of the newest segments producer state is rebuilt from at open. */
 export const PRODUCER_STATE_SEGMENTS = 2;
@@ -67,7 +68,7 @@ export class ReplicaOffsetMismatchError extends SluiceError {
 
 /** Whole raw batches from one segment, and where the next read should start. */
 export interface LogReadResult {
-  /** Concatenated RecordBatch v2 bytes, as stored. */
+  /** Concatenated RecordBatch v2 bytes, as stored; shared with the tail cache, so never to be modified. */
   readonly bytes: Uint8Array;
   readonly batchCount: number;
   /** Offset after the last returned batch (the start offset when nothing was returned). */
@@ -93,6 +94,7 @@ export class PartitionLog {
   private readonly highWatermarkListeners = new Set<(highWatermark: number) => void>();
   private readonly logEndListeners = new Set<(logEndOffset: number) => void>();
   private readonly producerState = new ProducerStateTable();
+  private readonly tailCache: TailCache;
 
   private constructor(
     private readonly options: PartitionLogOptions, segments: LogSegment[], readonly loadReport: LoadReport,
@@ -105,6 +107,7 @@ export class PartitionLog {
     this.nextOffsetToAssign = logEndOffset;
     this.flushed = logEndOffset;
     this.highWatermarkOffset = options.highWatermarkFollowsFlush ? logEndOffset : clamp(options.highWatermark ?? 0, this.logStartOffset, logEndOffset);
+    this.tailCache = new TailCache(options.config.tailCacheBytesMax);
     this.committer = new GroupCommitter(
       { write: (batches) => this.writeGroup(batches), sync: () => this.syncActive() },
       options.config.groupCommitBytesMax,
@@ -314,6 +317,8 @@ export class PartitionLog {
       throw new SluiceError('OFFSET_OUT_OF_RANGE', `offset ${startOffset} is outside [${this.logStartOffset}, ${this.logEndOffset}]`);
     }
     const bound = Math.min(maxOffset, this.logEndOffset);
+    const cached = this.tailCache.read(startOffset, maxBytes, bound);
+    if (cached !== null) return cached;
     for (let index = this.segmentIndexFor(startOffset); index < this.segments.length && startOffset < bound; index++) {
       const segment = this.segments[index]!;
       if (startOffset >= segment.nextOffset) continue;
@@ -391,6 +396,7 @@ export class PartitionLog {
       });
     }
     for (const segment of this.segments) await segment.close();
+    this.tailCache.clear();
   }
 
   // An epoch older than the log's latest means the caller's leadership is stale: another broker
@@ -474,7 +480,7 @@ export class PartitionLog {
     let runBytes = 0;
     for (const batch of batches) {
       if (this.shouldRoll(this.activeSegment.sizeBytes + runBytes, batch)) {
-        if (run.length > 0) await this.activeSegment.append(run, this.options.nowMs());
+        if (run.length > 0) await this.appendRun(run);
         await this.roll(batch.header.baseOffset);
         run = [];
         runBytes = 0;
@@ -482,13 +488,18 @@ export class PartitionLog {
       run.push(batch);
       runBytes += batch.bytes.length;
     }
-    await this.activeSegment.append(run, this.options.nowMs());
+    await this.appendRun(run);
     if (this.logEndListeners.size === 0) return;
     const logEndOffset = this.activeSegment.nextOffset;
     // Outside the group-commit step: a failing listener is its own bug, not a failed write.
     queueMicrotask(() => {
       for (const listener of this.logEndListeners) listener(logEndOffset);
     });
+  }
+
+  private async appendRun(run: readonly BatchToWrite[]): Promise<void> {
+    await this.activeSegment.append(run, this.options.nowMs());
+    this.tailCache.add(run, this.activeSegment.baseOffset);
   }
 
   // Group commit's sync step. Rolled segments were fsynced at the roll; only the active one
@@ -593,6 +604,7 @@ export class PartitionLog {
 
   private async truncateExclusive(offset: number): Promise<void> {
     if (offset >= this.logEndOffset) return;
+    this.tailCache.clear();
     const keep = this.segments.filter((segment) => segment.baseOffset < offset || segment === this.segments[0]);
     for (const segment of this.segments.slice(keep.length)) await segment.delete();
     this.segments = keep;
