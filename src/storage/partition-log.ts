@@ -5,6 +5,7 @@ import {
   LOG_OVERHEAD_BYTES, checkBatchFraming, decodeRecords, lastOffsetOf, stampBatch, validateProducedBatch,
   type RecordBatchHeader,
 } from '../record/index.js';
+import { concatBytes } from './concat-bytes.js';
 import { fsyncDirectory } from './durable-file.js';
 import { GroupCommitter, type GroupCommitStats, type SyncObserver } from './group-commit.js';
 import type { EpochEndOffset, EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js';
@@ -564,7 +565,7 @@ export class PartitionLog {
           break;
         }
         if (check.kind !== 'valid') {
-          if (parts.length > 0) return { bytes: concat(parts, totalBytes), batchCount: parts.length, nextOffset };
+          if (parts.length > 0) return { bytes: concatBytes(parts, totalBytes), batchCount: parts.length, nextOffset };
           this.options.logger.error({ segment: segment.baseOffset, position: position + at, reason: check.reason }, 'refusing to serve a corrupt batch');
           throw new SluiceError('CORRUPT_MESSAGE', `segment ${segment.baseOffset} position ${position + at}: ${check.reason}`);
         }
@@ -583,7 +584,7 @@ export class PartitionLog {
       if (done || totalBytes >= maxBytes) break;
       position += at;
     }
-    return { bytes: concat(parts, totalBytes), batchCount: parts.length, nextOffset };
+    return { bytes: concatBytes(parts, totalBytes), batchCount: parts.length, nextOffset };
   }
 
   private async firstRecordAtOrAfter(segment: LogSegment, fromOffset: number, timestamp: number): Promise<number | null> {
@@ -668,16 +669,6 @@ function* splitBatches(bytes: Uint8Array): Generator<Uint8Array> {
   }
 }
 
-function concat(parts: readonly Uint8Array[], totalBytes: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const bytes = new Uint8Array(totalBytes);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
-}
 
 function clamp(value: number, low: number, high: number): number {
   return Math.min(Math.max(value, low), high);

@@ -1,5 +1,6 @@
 import { assert } from '../errors/assert.js';
 import { lastOffsetOf } from '../record/index.js';
+import { concatBytes } from './concat-bytes.js';
 import type { BatchToWrite } from './log-segment.js';
 
 /** Whole batches read from memory: the same shape a file read gives. */
@@ -94,7 +95,7 @@ export class TailCache {
       nextOffset = entry.lastOffset + 1;
       if (totalBytes >= maxBytes) break;
     }
-    return { bytes: concatenate(parts, totalBytes), batchCount: parts.length, nextOffset };
+    return { bytes: concatBytes(parts, totalBytes), batchCount: parts.length, nextOffset };
   }
 
   // Readers ask near the tail, so the search runs from the newest entry back.
@@ -108,13 +109,3 @@ export class TailCache {
   }
 }
 
-function concatenate(parts: readonly Uint8Array[], totalBytes: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const bytes = new Uint8Array(totalBytes);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
-}
