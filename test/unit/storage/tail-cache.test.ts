@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeBatchHeader, encodeRecordBatch } from '../../../src/record/index.js';
+import { concatBytes } from '../../../src/storage/concat-bytes.js';
 import type { LogReadResult, PartitionLog } from '../../../src/storage/partition-log.js';
 import { TailCache } from '../../../src/storage/tail-cache.js';
 import { appendConcurrently, planBatch } from '../../helpers/log-assertions.js';
@@ -28,7 +29,8 @@ describe('TailCache', () => {
     const all = cache.read(3, 1 << 20, 10)!;
     expect(all.batchCount).toBe(4);
     expect(all.nextOffset).toBe(10);
-    expect(all.bytes).toEqual(concat(batches.slice(1).map((batch) => batch.bytes)));
+    const rest = batches.slice(1).map((batch) => batch.bytes);
+    expect(all.bytes).toEqual(concatBytes(rest, rest.reduce((sum, part) => sum + part.length, 0)));
     expect(cache.read(3, 2 * size, 10)).toMatchObject({ batchCount: 2, nextOffset: 6 });
     expect(cache.read(3, 1, 10)).toMatchObject({ batchCount: 1, nextOffset: 4 });
     expect(cache.read(3, 1 << 20, 7)).toMatchObject({ batchCount: 2, nextOffset: 6 });
@@ -132,13 +134,3 @@ describe('PartitionLog reads from the tail cache', () => {
     expect(values).not.toContain('old3');
   });
 });
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
-}
