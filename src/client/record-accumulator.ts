@@ -44,12 +44,20 @@ interface OpenBatch<T> {
 
 /** Returned when an append seals nothing, so the common case allocates no array. */
 const NOTHING_SEALED: readonly SealedBatch<never>[] = Object.freeze([]);
-/** A new batch's buffer starts at this (or batchBytes, if smaller), so common batches never regrow; it doubles as needed. */
-const INITIAL_BATCH_CAPACITY_BYTES = 64 * 1024;
+/**
+ * A partition's first batch starts at this; later ones at the size its last batch reached
+ * (rounded up to a power of two, at most batchBytes), so steady batches never regrow and a
+ * one-record batch does not hold a 64 KiB buffer. Measured: one 64 KiB buffer per batch at 1,000
+ * batches/s made V8 run a full mark-compact every 0.3–0.5 s for the external memory (3–8 ms
+ * pauses, the end-to-end tail), with a heap of 10 MB.
+ */
+const FIRST_BATCH_CAPACITY_BYTES = 1024;
 
 export class RecordAccumulator<T = unknown> {
   /** Open batches by topic, then by partition number. */
   private readonly open = new Map<string, Array<OpenBatch<T> | undefined>>();
+  /** Size each partition's last sealed batch reached, by topic, then by partition number. */
+  private readonly lastSealedBytes = new Map<string, number[]>();
   private openCount = 0;
   /** Bytes the last append() took in its batch. */
   private lastAppendBytesValue = 0;
@@ -93,7 +101,7 @@ export class RecordAccumulator<T = unknown> {
       batch = undefined;
     }
     if (batch === undefined) {
-      const capacity = Math.min(this.batchBytes, Math.max(INITIAL_BATCH_CAPACITY_BYTES, BATCH_HEADER_BYTES + record.boundBytes));
+      const capacity = Math.min(this.batchBytes, Math.max(this.capacityHint(topic, partition), BATCH_HEADER_BYTES + record.boundBytes));
       batch = { topic, partition, tickets: [], builder: new RecordBatchBuilder(capacity), lingerEndsAtMs: nowMs + this.lingerMs };
       partitions[partition] = batch;
       this.openCount += 1;
@@ -132,10 +140,21 @@ export class RecordAccumulator<T = unknown> {
     for (const partitions of this.open.values()) for (const batch of partitions) if (batch !== undefined) yield batch;
   }
 
+  private capacityHint(topic: string, partition: number): number {
+    const lastBytes = this.lastSealedBytes.get(topic)?.[partition];
+    return lastBytes === undefined ? FIRST_BATCH_CAPACITY_BYTES : Math.max(FIRST_BATCH_CAPACITY_BYTES, 2 ** Math.ceil(Math.log2(lastBytes)));
+  }
+
   private seal(partitions: Array<OpenBatch<T> | undefined>, batch: OpenBatch<T>): SealedBatch<T> {
     assert(batch.tickets.length > 0, 'an open batch holds at least one record');
     partitions[batch.partition] = undefined;
     this.openCount -= 1;
+    let sizes = this.lastSealedBytes.get(batch.topic);
+    if (sizes === undefined) {
+      sizes = [];
+      this.lastSealedBytes.set(batch.topic, sizes);
+    }
+    sizes[batch.partition] = batch.builder.sizeBytes;
     return { topic: batch.topic, partition: batch.partition, tickets: batch.tickets, builder: batch.builder, sizeBytes: batch.builder.sizeBytes };
   }
 }

@@ -70,6 +70,11 @@ export class RecordBatchBuilder {
     return this.count;
   }
 
+  /** Bytes the buffer holds before it must grow. */
+  get capacityBytes(): number {
+    return this.buffer.length;
+  }
+
   /** Bytes of the batch so far, header included. */
   get sizeBytes(): number {
     return this.position;

@@ -24,6 +24,24 @@ describe('the record accumulator', () => {
     expect(batch!.tickets).toEqual([1, 2]);
   });
 
+  it('starts each batch of a partition at the size its last one reached, not at batchBytes', () => {
+    const accumulator = new RecordAccumulator<number>(64 * 1024, LINGER_MS);
+    accumulator.append('t', 0, record(100), 1, 0);
+    const [first] = accumulator.sealAll();
+    expect(first!.builder.capacityBytes).toBe(1024);
+    for (let index = 0; index < 150; index++) accumulator.append('t', 0, record(100), index, 0);
+    accumulator.append('t', 1, record(100), 0, 0);
+    const [big, otherPartition] = accumulator.sealAll();
+    expect(big!.sizeBytes).toBeGreaterThan(16 * 1024);
+    expect(otherPartition!.builder.capacityBytes).toBe(1024);
+    accumulator.append('t', 0, record(100), 1, 0);
+    accumulator.append('t', 1, record(100), 1, 0);
+    const [afterBig, afterSmall] = accumulator.sealAll();
+    // A power of two at least as big as the last batch, so steady batches are allocated once.
+    expect(afterBig!.builder.capacityBytes).toBe(32 * 1024);
+    expect(afterSmall!.builder.capacityBytes).toBe(1024);
+  });
+
   it('keeps records of one partition in one open batch while they fit', () => {
     const accumulator = new RecordAccumulator<number>(BATCH_BYTES, LINGER_MS);
     expect(accumulator.append('t', 0, record(100), 1, 0)).toEqual([]);
