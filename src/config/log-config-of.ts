@@ -12,6 +12,7 @@ export function logConfigOf(config: BrokerConfig): LogConfig {
     retentionBytes: config.retentionBytes,
     retentionMs: config.retentionMs,
     groupCommitBytesMax: config.groupCommitBytesMax,
+    inlineWriteBytesMax: config.inlineWriteBytesMax,
     tailCacheBytesMax: config.tailCacheBytesMax,
   };
 }

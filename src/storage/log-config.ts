@@ -19,6 +19,8 @@ export interface LogConfig {
   readonly retentionMs: number | null;
   /** Most bytes one group commit writes (and one fsync covers) before it starts another. */
   readonly groupCommitBytesMax: number;
+  /** A group of at most this many bytes is written on the calling thread instead of the thread pool (0: never). */
+  readonly inlineWriteBytesMax: number;
   /** Newest bytes kept in memory for readers at the tail (0: none). */
   readonly tailCacheBytesMax: number;
 }

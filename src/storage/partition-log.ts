@@ -481,7 +481,7 @@ export class PartitionLog {
     let runBytes = 0;
     for (const batch of batches) {
       if (this.shouldRoll(this.activeSegment.sizeBytes + runBytes, batch)) {
-        if (run.length > 0) await this.appendRun(run);
+        if (run.length > 0) await this.appendRun(run, runBytes);
         await this.roll(batch.header.baseOffset);
         run = [];
         runBytes = 0;
@@ -489,7 +489,7 @@ export class PartitionLog {
       run.push(batch);
       runBytes += batch.bytes.length;
     }
-    await this.appendRun(run);
+    await this.appendRun(run, runBytes);
     if (this.logEndListeners.size === 0) return;
     const logEndOffset = this.activeSegment.nextOffset;
     // Outside the group-commit step: a failing listener is its own bug, not a failed write.
@@ -498,8 +498,8 @@ export class PartitionLog {
     });
   }
 
-  private async appendRun(run: readonly BatchToWrite[]): Promise<void> {
-    await this.activeSegment.append(run, this.options.nowMs());
+  private async appendRun(run: readonly BatchToWrite[], runBytes: number): Promise<void> {
+    await this.activeSegment.append(run, this.options.nowMs(), runBytes <= this.options.config.inlineWriteBytesMax);
     this.tailCache.add(run, this.activeSegment.baseOffset);
   }
 

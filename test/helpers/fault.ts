@@ -28,6 +28,7 @@ export const FAULT_LOG_CONFIG: LogConfig = {
   retentionBytes: null,
   retentionMs: null,
   groupCommitBytesMax: 1024 * 1024,
+  inlineWriteBytesMax: 256 * 1024,
   tailCacheBytesMax: 64 * 1024,
 };
 

@@ -17,6 +17,7 @@ export const SMALL_LOG_CONFIG: LogConfig = {
   retentionBytes: null,
   retentionMs: null,
   groupCommitBytesMax: 1024 * 1024,
+  inlineWriteBytesMax: 256 * 1024,
   tailCacheBytesMax: 64 * 1024,
 };
 

@@ -1,6 +1,9 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../../src/errors/index.js';
-import { makeBatch, makeTempDir, openLog } from '../../helpers/storage.js';
+import { appendConcurrently, expectedRecords, planBatch, readAllRecords, type RecordSeen } from '../../helpers/log-assertions.js';
+import { SMALL_LOG_CONFIG, makeBatch, makeTempDir, openLog } from '../../helpers/storage.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -45,5 +48,29 @@ describe('appending several batches at once', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(seen).toEqual([4]);
     await log.close();
+  });
+});
+
+describe('writing a group inline or through the thread pool', () => {
+  it('leaves the same segment files and reads either way', async () => {
+    const planned = Array.from({ length: 60 }, (_, k) => planBatch(`w${k}`, 1 + (k % 7), 40 + 13 * k));
+    const filesOf = async (inlineWriteBytesMax: number): Promise<{ files: Map<string, Buffer>; records: RecordSeen[] }> => {
+      const { dir, cleanup } = await makeTempDir('sluice-inline-write-');
+      cleanups.push(cleanup);
+      const log = await openLog(dir, { config: { ...SMALL_LOG_CONFIG, inlineWriteBytesMax } });
+      // Concurrent appends make groups of several batches, some rolling the 16 KiB segments.
+      const appended = await appendConcurrently(log, planned);
+      expect(await readAllRecords(log)).toEqual(expectedRecords(appended));
+      const records = await readAllRecords(log);
+      await log.close();
+      const names = (await readdir(dir)).filter((name) => name.endsWith('.log')).sort();
+      return { files: new Map(await Promise.all(names.map(async (name) => [name, await readFile(join(dir, name))] as const))), records };
+    };
+    const pooled = await filesOf(0);
+    const inline = await filesOf(1 << 20);
+    expect(inline.files.size).toBeGreaterThan(1);
+    expect([...inline.files.keys()]).toEqual([...pooled.files.keys()]);
+    for (const [name, bytes] of inline.files) expect(bytes.equals(pooled.files.get(name)!), name).toBe(true);
+    expect(inline.records).toEqual(pooled.records);
   });
 });
