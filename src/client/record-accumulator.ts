@@ -42,6 +42,11 @@ interface OpenBatch<T> {
   readonly lingerEndsAtMs: number;
 }
 
+/** Says whether a partition's open batch may be sealed by its linger now. */
+export type PartitionFilter = (topic: string, partition: number) => boolean;
+
+const ANY_PARTITION: PartitionFilter = () => true;
+
 /** Returned when an append seals nothing, so the common case allocates no array. */
 const NOTHING_SEALED: readonly SealedBatch<never>[] = Object.freeze([]);
 /**
@@ -112,11 +117,14 @@ export class RecordAccumulator<T = unknown> {
     return sealed ?? NOTHING_SEALED;
   }
 
-  /** Seals every open batch whose linger has ended at `nowMs`. */
-  sealExpired(nowMs: number): SealedBatch<T>[] {
+  /**
+   * Seals every open batch whose linger has ended at `nowMs` and whose partition `mayGo`; a
+   * batch held back stays open and keeps taking records.
+   */
+  sealExpired(nowMs: number, mayGo: PartitionFilter = ANY_PARTITION): SealedBatch<T>[] {
     const sealed: SealedBatch<T>[] = [];
     for (const batch of this.openBatches()) {
-      if (batch.lingerEndsAtMs <= nowMs) sealed.push(this.seal(this.open.get(batch.topic)!, batch));
+      if (batch.lingerEndsAtMs <= nowMs && mayGo(batch.topic, batch.partition)) sealed.push(this.seal(this.open.get(batch.topic)!, batch));
     }
     return sealed;
   }
@@ -126,11 +134,11 @@ export class RecordAccumulator<T = unknown> {
     return [...this.openBatches()].map((batch) => this.seal(this.open.get(batch.topic)!, batch));
   }
 
-  /** When the earliest open batch's linger ends, or null when none is open. */
-  nextLingerEndMs(): number | null {
+  /** When the earliest linger ends among the open batches whose partition `mayGo`, or null when there is none. */
+  nextLingerEndMs(mayGo: PartitionFilter = ANY_PARTITION): number | null {
     let earliest: number | null = null;
     for (const batch of this.openBatches()) {
-      if (earliest === null || batch.lingerEndsAtMs < earliest) earliest = batch.lingerEndsAtMs;
+      if ((earliest === null || batch.lingerEndsAtMs < earliest) && mayGo(batch.topic, batch.partition)) earliest = batch.lingerEndsAtMs;
     }
     return earliest;
   }

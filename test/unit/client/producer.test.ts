@@ -152,6 +152,38 @@ describe('the producer', () => {
     await producer.close();
   });
 
+  it('keeps a partition\'s batch open while its pipeline is full, so sends made meanwhile leave together once an answer frees room', async () => {
+    const { broker, producer } = setup({ t: 1 }, { lingerMs: 0 });
+    const held: Array<{ request: ProduceRequest; answer: (response: ProduceResponse) => void }> = [];
+    broker.handlers[ApiKey.Produce] = (request) => new Promise((answer) => held.push({ request, answer: () => answer(broker.append(request)) }));
+    const turns = async (count: number): Promise<void> => {
+      for (let turn = 0; turn < count; turn++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const sends: Array<Promise<RecordMetadata>> = [];
+    // One send per turn of the event loop: each seals alone (lingerMs 0) while there is room.
+    for (let index = 0; index < 5; index++) {
+      sends.push(producer.send({ topic: 't', value: `early${index}` }));
+      await turns(3);
+    }
+    expect(held.map(({ request }) => batchSequences(request))).toEqual([[0], [1], [2], [3], [4]]);
+    // Five batches unanswered: the next 20 sends, over 20 turns, wait in one open batch.
+    for (let index = 0; index < 20; index++) {
+      sends.push(producer.send({ topic: 't', value: `late${index}` }));
+      await turns(1);
+    }
+    await turns(10);
+    expect(held).toHaveLength(5);
+    held[0]!.answer({ ...OK, topics: [] });
+    for (let turn = 0; turn < 100 && held.length < 6; turn++) await turns(1);
+    expect(held).toHaveLength(6);
+    expect(batchSequences(held[5]!.request)).toEqual([5]);
+    for (const { answer } of held.slice(1)) answer({ ...OK, topics: [] });
+    const results = await Promise.all(sends);
+    expect(results.map((result) => result.offset)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect(broker.produced.map((batch) => batch.header.recordCount)).toEqual([1, 1, 1, 1, 1, 20]);
+    await producer.close();
+  });
+
   it('takes a new producer id and restamps the batch after OUT_OF_ORDER_SEQUENCE_NUMBER (nothing was written)', async () => {
     const { broker, producer } = setup({ t: 1 });
     failFirstProduces(broker, 1, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
