@@ -479,7 +479,9 @@ export class Producer {
     }
     const aged = metadata.topicsDueForRefresh(new Set(sendable.map((queue) => queue.topic)), now, this.cluster.settings.metadataMaxAgeMs);
     if (aged.length > 0) void this.cluster.ensureTopics(aged).catch(() => { /* the next error refreshes again */ });
-    this.armWakeTimer();
+    // The same `now` that judged the batches: a backoff that ends while this drain runs must
+    // still get its wake-up (judged with a later clock it looked due, and nothing sent it).
+    this.armWakeTimer(now);
   }
 
   // One drain waits for the producer id; when that fails, the waiting batches count one failed
@@ -688,10 +690,9 @@ export class Producer {
     this.armWakeTimer();
   }
 
-  // Wakes the sender when the earliest batch in backoff may go.
-  private armWakeTimer(): void {
+  // Wakes the sender when the earliest batch in backoff (at `now`) may go.
+  private armWakeTimer(now = this.nowMs()): void {
     let earliest = Number.POSITIVE_INFINITY;
-    const now = this.nowMs();
     for (const queue of this.queues.values()) {
       const head = queue.ready[0];
       if (queue.inFlight.size === 0 && head !== undefined && head.notBeforeMs > now) earliest = Math.min(earliest, head.notBeforeMs);
@@ -704,7 +705,7 @@ export class Producer {
       this.wakeTimerAtMs = Number.POSITIVE_INFINITY;
       this.drain();
       this.armWakeTimer();
-    }, earliest - now);
+    }, Math.max(0, earliest - this.nowMs()));
   }
 
   // ---- settling ----

@@ -193,6 +193,26 @@ describe('the producer', () => {
     await producer.close();
   });
 
+  it('sends a retry whose backoff ends while a drain runs (a clock that moves between readings)', async () => {
+    // Each reading of the clock is 1 ms later than the last, as under heavy load, so for some
+    // backoff a drain judges the retry not yet due and, by the end of the same drain, it is. It
+    // must still be woken. Backoffs of 1 to 20 ms cover every such gap.
+    for (let backoffMs = 1; backoffMs <= 20; backoffMs++) {
+      let clockMs = 1_700_000_000_000;
+      const { broker, producer } = setup({ t: 1 }, { nowMs: () => (clockMs += 1), retryBackoffMs: backoffMs, retryBackoffMsMax: backoffMs, random: () => 0.5 });
+      failFirstProduces(broker, 1, 'REQUEST_TIMED_OUT');
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const outcome = await Promise.race([
+        producer.send({ topic: 't', value: 'x' }),
+        new Promise((resolve) => { timer = setTimeout(() => resolve('stranded'), 2_000); }),
+      ]);
+      clearTimeout(timer);
+      expect(outcome, `backoff ${backoffMs} ms`).toMatchObject({ offset: 0 });
+      expect(broker.requestsOf(ApiKey.Produce)).toHaveLength(2);
+      await producer.close();
+    }
+  });
+
   it('fails the records with the last typed error once `retries` retries are spent', async () => {
     const { broker, producer } = setup({ t: 1 }, { retries: 3 });
     failFirstProduces(broker, 100, 'REQUEST_TIMED_OUT');
