@@ -11,7 +11,8 @@ const encoder = new TextEncoder();
 /** A stamped batch of `count` records at `baseOffset`, as the log writes it. */
 function written(baseOffset: number, count: number, valueBytes = 50): { bytes: Uint8Array; header: ReturnType<typeof decodeBatchHeader> } {
   const records = Array.from({ length: count }, (_, i) => ({ key: null, value: encoder.encode(`${baseOffset + i}`.padEnd(valueBytes, '.')), headers: [], timestamp: 1_700_000_000_000 + i }));
-  const bytes = encodeRecordBatch({ baseOffset, records });
+  // A buffer of its own, as a batch read back or copied is: the cache counts it at its length.
+  const bytes = new Uint8Array(encodeRecordBatch({ baseOffset, records }));
   return { bytes, header: decodeBatchHeader(bytes) };
 }
 
@@ -65,7 +66,7 @@ describe('TailCache', () => {
     expect(cache.read(4, 1 << 20, 8)).toMatchObject({ batchCount: 2, nextOffset: 8 });
   });
 
-  it('copies a batch that is a view into a larger buffer, and holds nothing when off or cleared', () => {
+  it('copies a batch that is a small view into a larger buffer, and holds nothing when off or cleared', () => {
     const frame = new Uint8Array(4096);
     const batch = written(0, 1);
     frame.set(batch.bytes, 100);
@@ -74,11 +75,34 @@ describe('TailCache', () => {
     const read = cache.read(0, 1 << 20, 1)!;
     expect(read.bytes.buffer).not.toBe(frame.buffer);
     expect(read.bytes).toEqual(batch.bytes);
+    expect(cache.sizeBytes).toBe(batch.bytes.length);
     cache.clear();
     expect(cache.read(0, 1 << 20, 1)).toBeNull();
     const off = new TailCache(0);
     off.add(run(3), 0);
     expect(off.read(0, 1 << 20, 6)).toBeNull();
+  });
+
+  it('keeps back-to-back batches that are most of their buffer as views, counted at the whole buffer and freed together', () => {
+    const [a, b, c] = run(3);
+    const frame = new Uint8Array(40 + a!.bytes.length + b!.bytes.length);
+    frame.set(a!.bytes, 40);
+    frame.set(b!.bytes, 40 + a!.bytes.length);
+    const views = [
+      { bytes: frame.subarray(40, 40 + a!.bytes.length), header: a!.header },
+      { bytes: frame.subarray(40 + a!.bytes.length), header: b!.header },
+    ];
+    const cache = new TailCache(frame.length + c!.bytes.length);
+    cache.add([...views, c!], 0);
+    expect(cache.sizeBytes).toBe(frame.length + c!.bytes.length);
+    expect(cache.read(2, 1, 6)!.bytes.buffer).toBe(frame.buffer);
+    expect(cache.read(0, 1 << 20, 6)!.bytes).toEqual(concatBytes([a!.bytes, b!.bytes, c!.bytes], frame.length - 40 + c!.bytes.length));
+    // One more batch: evicting the frame's first batch frees nothing, so its second goes too.
+    const d = written(6, 2);
+    cache.add([d], 0);
+    expect(cache.read(2, 1 << 20, 8)).toBeNull();
+    expect(cache.read(4, 1 << 20, 8)).toMatchObject({ batchCount: 2, nextOffset: 8 });
+    expect(cache.sizeBytes).toBe(c!.bytes.length + d.bytes.length);
   });
 });
 
