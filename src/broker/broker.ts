@@ -6,7 +6,6 @@ import { Connection } from '../client/connection.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { logConfigOf } from '../config/log-config-of.js';
 import { Controller } from '../cluster/controller.js';
-import { EtcdMetadataStore } from '../cluster/etcd-metadata-store.js';
 import type { TopicMetadata } from '../cluster/metadata-store.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import { GroupOffsetStore, OFFSETS_TOPIC } from '../group/group-offset-store.js';
@@ -160,6 +159,9 @@ async function openMetadataStore(config: BrokerConfig, logger: Logger): Promise<
       partitionCountMax: config.partitionCountMax, nowMs: () => Date.now(),
     });
   }
+  // Loaded only for a cluster member: etcd3 (with gRPC) takes about 0.3 s to import, which a
+  // standalone broker's start (and its restart after a crash) need not pay.
+  const { EtcdMetadataStore } = await import('../cluster/etcd-metadata-store.js');
   return EtcdMetadataStore.open({
     endpoints: config.etcd.split(',').map((endpoint) => endpoint.trim()).filter((endpoint) => endpoint !== ''),
     prefix: config.etcdPrefix, brokerSessionTimeoutMs: config.brokerSessionTimeoutMs, partitionCountMax: config.partitionCountMax,
