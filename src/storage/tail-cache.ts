@@ -78,7 +78,8 @@ export class TailCache {
     const first = run[0]!.bytes;
     const runBytes = run.reduce((sum, batch) => sum + batch.bytes.length, 0);
     const keep = runBytes * VIEW_KEPT_FRACTION_MIN >= first.buffer.byteLength;
-    const held = keep ? new Uint8Array(first.buffer, first.byteOffset, runBytes) : copyOf(run, runBytes);
+    const copied = (): Uint8Array => (run.length === 1 ? new Uint8Array(first) : concatBytes(run.map((batch) => batch.bytes), runBytes));
+    const held = keep ? new Uint8Array(first.buffer, first.byteOffset, runBytes) : copied();
     let position = 0;
     for (let index = 0; index < run.length; index++) {
       const { bytes, header } = run[index]!;
@@ -133,17 +134,6 @@ export class TailCache {
   }
 }
 
-
 function followsInBuffer(previous: Uint8Array, next: Uint8Array): boolean {
   return next.buffer === previous.buffer && next.byteOffset === previous.byteOffset + previous.byteLength;
-}
-
-function copyOf(run: readonly BatchToWrite[], runBytes: number): Uint8Array {
-  const copy = new Uint8Array(runBytes);
-  let position = 0;
-  for (const { bytes } of run) {
-    copy.set(bytes, position);
-    position += bytes.length;
-  }
-  return copy;
 }
