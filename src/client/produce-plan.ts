@@ -1,4 +1,5 @@
 import type { ProduceTopic } from '../protocol/index.js';
+import { concatBytes } from '../record/concat-bytes.js';
 import type { RecordBatchBuilder } from '../record/index.js';
 
 /**
@@ -135,19 +136,8 @@ export function produceTopicsOf<T>(planned: readonly PlannedPartition<T>[], byte
       partitions = [];
       byTopic.set(queue.topic, partitions);
     }
-    partitions.push({ partition: queue.partition, records: concatenate(batches.map(bytesOf)) });
+    const parts = batches.map(bytesOf);
+    partitions.push({ partition: queue.partition, records: concatBytes(parts, parts.reduce((sum, part) => sum + part.length, 0)) });
   }
   return [...byTopic].map(([name, partitions]) => ({ name, partitions }));
-}
-
-function concatenate(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const joined = new Uint8Array(total);
-  let position = 0;
-  for (const part of parts) {
-    joined.set(part, position);
-    position += part.length;
-  }
-  return joined;
 }

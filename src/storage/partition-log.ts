@@ -5,7 +5,7 @@ import {
   LOG_OVERHEAD_BYTES, checkBatchFraming, decodeRecords, lastOffsetOf, stampBatch, validateProducedBatch,
   type RecordBatchHeader,
 } from '../record/index.js';
-import { concatBytes } from './concat-bytes.js';
+import { concatBytes } from '../record/concat-bytes.js';
 import { fsyncDirectory } from './durable-file.js';
 import { GroupCommitter, type GroupCommitStats, type SyncObserver } from './group-commit.js';
 import type { EpochEndOffset, EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js';

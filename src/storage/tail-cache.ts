@@ -1,6 +1,6 @@
 import { assert } from '../errors/assert.js';
 import { lastOffsetOf } from '../record/index.js';
-import { concatBytes } from './concat-bytes.js';
+import { concatBytes } from '../record/concat-bytes.js';
 import type { BatchToWrite } from './log-segment.js';
 
 /** Whole batches read from memory: the same shape a file read gives. */

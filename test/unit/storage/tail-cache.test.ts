@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeBatchHeader, encodeRecordBatch } from '../../../src/record/index.js';
-import { concatBytes } from '../../../src/storage/concat-bytes.js';
+import { concatBytes } from '../../../src/record/concat-bytes.js';
 import type { LogReadResult, PartitionLog } from '../../../src/storage/partition-log.js';
 import { TailCache } from '../../../src/storage/tail-cache.js';
 import { appendConcurrently, planBatch } from '../../helpers/log-assertions.js';
