@@ -1,29 +1,27 @@
 import { SluiceError } from '../errors/sluice-error.js';
 import { ApiKey, type ProduceRequest, type ProduceResponse, type OrHeaderOnly } from '../protocol/index.js';
-import { recordBytesBound } from '../record/index.js';
-import { sleep } from './backoff.js';
 import { PRODUCER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
 import { groupByLeader } from './cluster-metadata.js';
 import { Cluster, type ClientOptions } from './cluster.js';
 import type { Connection } from './connection.js';
-import { SluiceClientError, errorFromCode, isRetriable } from './errors.js';
+import { SluiceClientError, errorFromCode } from './errors.js';
 import { silentLogger, type ClientLogger } from './logger.js';
-import { Fifo } from './fifo.js';
 import { DefaultPartitioner } from './partitioner.js';
 import { ProducerIdentity } from './producer-identity.js';
 import {
   IN_FLIGHT_BATCHES_PER_PARTITION_MAX, isSendable, planRequests, produceTopicsOf, type PartitionQueue, type PlannedPartition, type ProducerBatch,
 } from './produce-plan.js';
-import { RecordAccumulator, partitionKey, type AppendedRecord, type SealedBatch } from './record-accumulator.js';
-import { bytesOf, checkBytesInput, checkWireString, headerInputsOf, type BytesInput, type HeadersInput } from './record-input.js';
+import { RecordAccumulator, partitionKey, type SealedBatch } from './record-accumulator.js';
+import type { BytesInput, HeadersInput } from './record-input.js';
 import { retryActionFor } from './retry-policy.js';
+import { SendAdmission, type AdmissionEntry } from './send-admission.js';
 
 /**
  * The producer: send() takes a record and resolves with its partition and offset once the
  * broker has acknowledged it (acks 1 or all: durable on the leader, or on every in-sync replica).
  *
- * Path of a record: send() → admission queue (FIFO: waits for the topic's partition count and
- * for room in `bufferBytesMax`, which is the backpressure) → partitioner → accumulator (one open
+ * Path of a record: send() → admission queue (send-admission.ts; FIFO: waits for the topic's
+ * partition count and for room in `bufferBytesMax`, which is the backpressure) → partitioner → accumulator (one open
  * batch per partition; sealed by `batchBytes`, `lingerMs` or flush) → partition queue → Produce
  * request to the partition's leader (one outstanding per partition, several partitions of one
  * leader per request) → response → each record's promise. Retriable errors and lost connections
@@ -112,16 +110,6 @@ interface SendTicket {
   settled: boolean;
 }
 
-interface AdmissionEntry {
-  readonly topic: string;
-  readonly partition: number | undefined;
-  /** The key's bytes, for the partitioner; null without a key or with an explicit partition. */
-  readonly keyBytes: Uint8Array | null;
-  readonly record: AppendedRecord;
-  readonly ticket: SendTicket;
-  readonly deadlineMs: number;
-}
-
 type Batch = ProducerBatch<SendTicket>;
 
 /** Errors after which the broker wrote nothing and the batch may go again under a new producer id. */
@@ -137,8 +125,7 @@ export class Producer {
   private readonly accumulator: RecordAccumulator<SendTicket>;
   private readonly queues = new Map<string, PartitionQueue<SendTicket>>();
   private readonly cluster: Cluster;
-  private readonly metadataLoads = new Set<string>();
-  private readonly admission = new Fifo<AdmissionEntry>();
+  private readonly admission: SendAdmission<SendTicket>;
   private readonly flushWaiters: Array<{ readonly lastNumber: number; remaining: number; readonly resolve: () => void }> = [];
   /** Brokers a connection is being opened to (their batches wait). */
   private readonly connectingTo = new Set<number>();
@@ -162,8 +149,6 @@ export class Producer {
   private lingerTimer: (() => void) | null = null;
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
   private wakeTimerAtMs = Number.POSITIVE_INFINITY;
-  private admissionTimer: ReturnType<typeof setTimeout> | null = null;
-  private admissionTimerFor: AdmissionEntry | null = null;
   private closing = false;
 
   constructor(options: ProducerOptions) {
@@ -177,6 +162,15 @@ export class Producer {
     this.accumulator = new RecordAccumulator(this.settings.batchBytes, this.settings.lingerMs);
     const idempotent = options.idempotent ?? true;
     this.identity = new ProducerIdentity(idempotent, this.acks, this.cluster, this.logger);
+    this.admission = new SendAdmission<SendTicket>({
+      cluster: this.cluster, limits: this.settings, nowMs: this.nowMs,
+      bufferedBytes: () => this.bufferedBytes,
+      closing: () => this.closing,
+      flushThrough: () => this.flushThrough,
+      admit: (entry, partitionCount, nowMs) => this.admit(entry, partitionCount, nowMs),
+      sealAll: () => this.sealed(this.accumulator.sealAll()),
+      fail: (ticket, error) => this.settle(ticket, error),
+    });
   }
 
   /** True once the broker granted a producer id and batches carry sequences. */
@@ -211,24 +205,11 @@ export class Producer {
       if (this.closing) throw new SluiceClientError('client-closed', 'the producer is closed');
       const ticket: SendTicket = { number: this.sendCount + 1, topic: input.topic, resolve, reject, heldBytes: 0, settled: false };
       const now = this.nowMs();
-      const entry = this.admissionEntryOf(input, ticket, now);
-      if (this.admission.length === 0) {
-        // The common case: nothing waits ahead of this send, so it need not queue.
-        const partitionCount = this.cluster.metadata.partitionCountOf(entry.topic);
-        if (partitionCount !== null && this.hasRoomFor(entry)) {
-          this.sendCount += 1;
-          this.unsettledCount += 1;
-          this.admit(entry, partitionCount, now);
-          return;
-        }
-      }
-      if (this.admission.length >= this.settings.sendQueueLengthMax) {
-        throw new SluiceClientError('buffer-full', `${this.admission.length} sends already wait (sendQueueLengthMax)`);
-      }
+      const entry = this.admission.entryOf(input, ticket, now);
+      this.admission.refuseIfFull();
       this.sendCount += 1;
       this.unsettledCount += 1;
-      this.admission.push(entry);
-      this.pumpAdmission();
+      this.admission.offer(entry, now);
     });
   }
 
@@ -257,65 +238,17 @@ export class Producer {
     if (timer !== null) clearTimeout(timer);
     this.abandonAll(new SluiceClientError('client-closed', 'the producer was closed before this record was acknowledged'));
     this.lingerTimer?.();
-    for (const handle of [this.wakeTimer, this.admissionTimer]) if (handle !== null) clearTimeout(handle);
-    this.lingerTimer = this.wakeTimer = this.admissionTimer = null;
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.admission.close();
+    this.lingerTimer = this.wakeTimer = null;
     this.wakeTimerAtMs = Number.POSITIVE_INFINITY;
     // Connections still being opened are closed as soon as they are.
     this.cluster.close();
   }
 
-  // ---- admission: metadata, backpressure, partitioning ----
+  // ---- admission (send-admission.ts) places each send into its partition's open batch ----
 
-  // Checks the record's fields without encoding them: they are encoded once, into their batch.
-  private admissionEntryOf(input: ProducerRecord, ticket: SendTicket, nowMs: number): AdmissionEntry {
-    checkWireString(input.topic, 'topic');
-    if (input.partition !== undefined && (!Number.isInteger(input.partition) || input.partition < 0)) {
-      throw new SluiceClientError('invalid-argument', `partition ${input.partition} must be a non-negative integer`);
-    }
-    const timestamp = input.timestamp ?? nowMs;
-    if (!Number.isSafeInteger(timestamp)) throw new SluiceClientError('invalid-argument', `timestamp ${timestamp} must be an integer`);
-    const key = checkBytesInput(input.key, 'key');
-    const value = checkBytesInput(input.value, 'value');
-    const headers = headerInputsOf(input.headers);
-    return {
-      topic: input.topic, partition: input.partition, ticket,
-      keyBytes: key === null || input.partition !== undefined ? null : bytesOf(key, 'key'),
-      record: { timestamp, key, value, headers, boundBytes: recordBytesBound(key, value, headers) },
-      deadlineMs: nowMs + this.settings.bufferWaitMsMax,
-    };
-  }
-
-  // A record larger than the whole buffer is admitted when the buffer is empty.
-  private hasRoomFor(entry: AdmissionEntry): boolean {
-    return this.bufferedBytes === 0 || this.bufferedBytes + entry.record.boundBytes <= this.settings.bufferBytesMax;
-  }
-
-  // Admits sends in order while their topic's partition count is known and the buffer has room
-  // (a record larger than the whole buffer is admitted when the buffer is empty).
-  private pumpAdmission(): void {
-    let admittedForFlush = false;
-    while (this.admission.length > 0) {
-      const head = this.admission.peek()!;
-      if (head.ticket.settled) {
-        this.admission.shift();
-        continue;
-      }
-      const partitionCount = this.cluster.metadata.partitionCountOf(head.topic);
-      if (partitionCount === null) {
-        this.loadPartitionCount(head.topic);
-        break;
-      }
-      if (!this.hasRoomFor(head)) break;
-      this.admission.shift();
-      this.admit(head, partitionCount, this.nowMs());
-      admittedForFlush ||= head.ticket.number <= this.flushThrough;
-    }
-    // Sends made before a flush() that waited for metadata or room go out now, not after lingerMs.
-    if (admittedForFlush) this.sealed(this.accumulator.sealAll());
-    this.armAdmissionTimer();
-  }
-
-  private admit(entry: AdmissionEntry, partitionCount: number, nowMs: number): void {
+  private admit(entry: AdmissionEntry<SendTicket>, partitionCount: number, nowMs: number): void {
     const ticket = entry.ticket;
     if (entry.partition !== undefined && entry.partition >= partitionCount) {
       return this.settle(ticket, new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `${entry.topic} has ${partitionCount} partitions, not partition ${entry.partition}`));
@@ -326,56 +259,6 @@ export class Producer {
     this.bufferedBytes += ticket.heldBytes;
     if (sealed.length > 0) this.sealed(sealed);
     this.armLingerTimer();
-  }
-
-  // Sends that waited past bufferWaitMsMax fail; the queue is in arrival order, so they are a prefix.
-  private armAdmissionTimer(): void {
-    const head = this.admission.peek();
-    if (head === this.admissionTimerFor && (head === undefined || this.admissionTimer !== null)) return;
-    if (this.admissionTimer !== null) clearTimeout(this.admissionTimer);
-    this.admissionTimer = null;
-    this.admissionTimerFor = head ?? null;
-    if (head === undefined) return;
-    this.admissionTimer = setTimeout(() => {
-      this.admissionTimer = null;
-      this.admissionTimerFor = null;
-      const now = this.nowMs();
-      while (this.admission.length > 0 && this.admission.peek()!.deadlineMs <= now) {
-        const expired = this.admission.shift()!;
-        this.settle(expired.ticket, new SluiceClientError('buffer-full',
-          `send to ${expired.topic} waited more than bufferWaitMsMax ${this.settings.bufferWaitMsMax} ms for buffer room or topic metadata`));
-      }
-      this.pumpAdmission();
-    }, Math.max(0, head.deadlineMs - this.nowMs()));
-  }
-
-  private loadPartitionCount(topic: string): void {
-    if (this.metadataLoads.has(topic)) return;
-    this.metadataLoads.add(topic);
-    void this.fetchPartitionCount(topic).then(() => {}, (error: unknown) => {
-      for (const entry of this.admission) if (entry.topic === topic) this.settle(entry.ticket, asError(error));
-    }).finally(() => {
-      this.metadataLoads.delete(topic);
-      this.pumpAdmission();
-    });
-  }
-
-  // Bounded: at most `retries` + 1 Metadata requests, with backoff between them. An unknown
-  // topic is retried too (it may be being created, or not yet known to the broker asked).
-  private async fetchPartitionCount(topic: string): Promise<number> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.cluster.refresh([topic]);
-        const count = this.cluster.metadata.partitionCountOf(topic);
-        if (count !== null) return count;
-        const errorCode = this.cluster.metadata.topicErrorOf(topic);
-        if (errorCode === null) throw new SluiceClientError('protocol-violation', `Metadata response does not list ${topic}`);
-        throw errorFromCode(errorCode, `topic ${topic}`);
-      } catch (error) {
-        if (this.closing || !isRetriable(error) || attempt >= this.cluster.settings.retries) throw error;
-        await sleep(this.backoff(attempt + 1));
-      }
-    }
   }
 
   // ---- batches: sealing, linger ----
@@ -727,7 +610,7 @@ export class Producer {
         waiter.resolve();
       }
     }
-    if (this.admission.length > 0) this.pumpAdmission();
+    if (this.admission.length > 0) this.admission.pump();
   }
 
   private abandonAll(error: SluiceClientError): void {

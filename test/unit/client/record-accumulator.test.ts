@@ -4,7 +4,6 @@ import { BATCH_HEADER_BYTES, decodeRecords, recordBytesBound } from '../../../sr
 
 const BATCH_BYTES = 1_000;
 const LINGER_MS = 5;
-const SEED = 0xacc0_0001;
 
 function record(valueBytes: number): AppendedRecord {
   const value = new Uint8Array(valueBytes);
