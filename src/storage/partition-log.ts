@@ -1,11 +1,7 @@
 import type { Logger } from 'pino';
 import { assert } from '../errors/assert.js';
 import { SluiceError } from '../errors/sluice-error.js';
-import {
-  LOG_OVERHEAD_BYTES, checkBatchFraming, decodeRecords, lastOffsetOf, stampBatch, validateProducedBatch,
-  type RecordBatchHeader,
-} from '../record/index.js';
-import { concatBytes } from '../record/concat-bytes.js';
+import { checkBatchFraming, lastOffsetOf, stampBatch, validateProducedBatch, type RecordBatchHeader } from '../record/index.js';
 import { fsyncDirectory } from './durable-file.js';
 import { GroupCommitter, type GroupCommitStats, type SyncObserver } from './group-commit.js';
 import type { EpochEndOffset, EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js';
@@ -13,7 +9,10 @@ import type { LogConfig } from './log-config.js';
 import { loadLeaderEpochCache, loadSegments, type LeaderEpochLoad, type LoadReport } from './log-loader.js';
 import { LogSegment, type BatchToWrite } from './log-segment.js';
 import { ProducerStateTable } from './producer-state.js';
+import { batchBoundaryAtOrBefore, firstRecordAtOrAfter, readSegment, type LogReadResult, type SegmentReadOptions } from './segment-reads.js';
 import { TailCache } from './tail-cache.js';
+
+export type { LogReadResult } from './segment-reads.js';
 
 /** How many of the newest segments producer state is rebuilt from at open. */
 export const PRODUCER_STATE_SEGMENTS = 2;
@@ -65,15 +64,6 @@ export class ReplicaOffsetMismatchError extends SluiceError {
   constructor(readonly expectedOffset: number, readonly batchBaseOffset: number) {
     super('INVALID_RECORD', `replicated batch has baseOffset ${batchBaseOffset}, the log expects ${expectedOffset}`);
   }
-}
-
-/** Whole raw batches from one segment, and where the next read should start. */
-export interface LogReadResult {
-  /** Concatenated RecordBatch v2 bytes, as stored; shared with the tail cache, so never to be modified. */
-  readonly bytes: Uint8Array;
-  readonly batchCount: number;
-  /** Offset after the last returned batch (the start offset when nothing was returned). */
-  readonly nextOffset: number;
 }
 
 /**
@@ -323,7 +313,7 @@ export class PartitionLog {
     for (let index = this.segmentIndexFor(startOffset); index < this.segments.length && startOffset < bound; index++) {
       const segment = this.segments[index]!;
       if (startOffset >= segment.nextOffset) continue;
-      const result = await this.readSegment(segment, startOffset, maxBytes, bound);
+      const result = await readSegment(segment, startOffset, maxBytes, bound, this.readOptions);
       if (result.batchCount > 0 || result.nextOffset >= bound) return result;
     }
     return { bytes: new Uint8Array(0), batchCount: 0, nextOffset: startOffset };
@@ -334,7 +324,7 @@ export class PartitionLog {
     for (const segment of this.segments) {
       if (segment.maxTimestamp === null || segment.maxTimestamp < timestamp) continue;
       const fromOffset = segment.timeIndex.lookup(timestamp);
-      const found = await this.firstRecordAtOrAfter(segment, fromOffset, timestamp);
+      const found = await firstRecordAtOrAfter(segment, fromOffset, timestamp, this.readOptions);
       if (found !== null) return found;
     }
     return null;
@@ -452,6 +442,10 @@ export class PartitionLog {
     }
   }
 
+  private get readOptions(): SegmentReadOptions {
+    return { batchBytesMax: this.options.config.batchBytesMax, indexIntervalBytes: this.options.config.indexIntervalBytes, logger: this.options.logger };
+  }
+
   private get activeSegment(): LogSegment {
     return this.segments[this.segments.length - 1]!;
   }
@@ -543,66 +537,6 @@ export class PartitionLog {
     this.options.logger.info({ segment: baseOffset, previousSizeBytes: old.sizeBytes }, 'rolled to a new segment');
   }
 
-  private async readSegment(segment: LogSegment, startOffset: number, maxBytes: number, bound: number): Promise<LogReadResult> {
-    const batchBytesMax = this.options.config.batchBytesMax;
-    const entry = segment.offsetIndex.lookup(startOffset);
-    const parts: Uint8Array[] = [];
-    let totalBytes = 0;
-    let nextOffset = startOffset;
-    let position = entry.position;
-    let chunkBytes = this.options.config.indexIntervalBytes + maxBytes;
-    // Each pass either consumes a chunk or grows it to hold one whole batch, so it ends.
-    for (let pass = 0; position < segment.sizeBytes; pass++) {
-      assert(pass < 1_000_000, 'read loop is bounded by the segment size');
-      const chunk = await segment.read(position, chunkBytes);
-      let at = 0;
-      let done = false;
-      while (!done) {
-        const check = checkBatchFraming(chunk, at, batchBytesMax);
-        if (check.kind === 'end') break;
-        if (check.kind === 'torn' && position + chunk.length < segment.sizeBytes) {
-          chunkBytes = Math.max(chunkBytes, batchSizeAt(chunk, at));
-          break;
-        }
-        if (check.kind !== 'valid') {
-          if (parts.length > 0) return { bytes: concatBytes(parts, totalBytes), batchCount: parts.length, nextOffset };
-          this.options.logger.error({ segment: segment.baseOffset, position: position + at, reason: check.reason }, 'refusing to serve a corrupt batch');
-          throw new SluiceError('CORRUPT_MESSAGE', `segment ${segment.baseOffset} position ${position + at}: ${check.reason}`);
-        }
-        const lastOffset = lastOffsetOf(check.header);
-        if (lastOffset >= startOffset) {
-          if (lastOffset >= bound || (parts.length > 0 && totalBytes + check.sizeBytes > maxBytes)) {
-            done = true;
-            break;
-          }
-          parts.push(chunk.subarray(at, at + check.sizeBytes));
-          totalBytes += check.sizeBytes;
-          nextOffset = lastOffset + 1;
-        }
-        at += check.sizeBytes;
-      }
-      if (done || totalBytes >= maxBytes) break;
-      position += at;
-    }
-    return { bytes: concatBytes(parts, totalBytes), batchCount: parts.length, nextOffset };
-  }
-
-  private async firstRecordAtOrAfter(segment: LogSegment, fromOffset: number, timestamp: number): Promise<number | null> {
-    let offset = Math.max(fromOffset, segment.baseOffset);
-    while (offset < segment.nextOffset) {
-      const result = await this.readSegment(segment, offset, this.options.config.indexIntervalBytes, segment.nextOffset);
-      if (result.batchCount === 0) return null;
-      for (const batch of splitBatches(result.bytes)) {
-        const header = checkBatchFraming(batch, 0, this.options.config.batchBytesMax);
-        if (header.kind !== 'valid' || header.header.maxTimestamp < timestamp) continue;
-        const record = decodeRecords(batch).find((candidate) => candidate.timestamp >= timestamp);
-        if (record !== undefined) return record.offset;
-      }
-      offset = result.nextOffset;
-    }
-    return null;
-  }
-
   private async truncateExclusive(offset: number): Promise<void> {
     if (offset >= this.logEndOffset) return;
     this.tailCache.clear();
@@ -610,7 +544,7 @@ export class PartitionLog {
     for (const segment of this.segments.slice(keep.length)) await segment.delete();
     this.segments = keep;
     const segment = this.activeSegment;
-    const cut = await this.batchBoundaryAtOrBefore(segment, offset);
+    const cut = await batchBoundaryAtOrBefore(segment, offset);
     await segment.truncateTo(cut.position, cut.offset);
     await segment.writeIndexes();
     await fsyncDirectory(this.options.directory);
@@ -622,18 +556,6 @@ export class PartitionLog {
     this.flushed = Math.min(this.flushed, segment.nextOffset);
     this.highWatermarkOffset = Math.min(this.highWatermarkOffset, segment.nextOffset);
     this.options.logger.warn({ requestedOffset: offset, logEndOffset: segment.nextOffset }, 'log truncated');
-  }
-
-  // Where the batch holding `offset` starts (or the segment end when none does).
-  private async batchBoundaryAtOrBefore(segment: LogSegment, offset: number): Promise<{ position: number; offset: number }> {
-    const entry = segment.offsetIndex.lookup(offset);
-    let boundary = { position: entry.position, offset: entry.offset };
-    const stop = await segment.scan(entry.position, (batch) => {
-      if (lastOffsetOf(batch.header) >= offset) return 'stop';
-      boundary = { position: batch.position + batch.sizeBytes, offset: lastOffsetOf(batch.header) + 1 };
-      return 'continue';
-    });
-    return stop.kind === 'stopped' ? { position: stop.position, offset: boundary.offset } : boundary;
   }
 
   private segmentsPastRetention(): LogSegment[] {
@@ -652,23 +574,6 @@ export class PartitionLog {
     return doomed;
   }
 }
-
-// Size of the batch starting at `at` per its length field (enough bytes to read that field if not).
-function batchSizeAt(chunk: Uint8Array, at: number): number {
-  if (chunk.length - at < LOG_OVERHEAD_BYTES) return LOG_OVERHEAD_BYTES;
-  return new DataView(chunk.buffer, chunk.byteOffset + at).getInt32(8) + LOG_OVERHEAD_BYTES;
-}
-
-/** Splits concatenated, already-validated batches. */
-function* splitBatches(bytes: Uint8Array): Generator<Uint8Array> {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = 0; at < bytes.length;) {
-    const size = view.getInt32(at + 8) + LOG_OVERHEAD_BYTES;
-    yield bytes.subarray(at, at + size);
-    at += size;
-  }
-}
-
 
 function clamp(value: number, low: number, high: number): number {
   return Math.min(Math.max(value, low), high);

@@ -1,6 +1,5 @@
 import { SluiceError } from '../../errors/sluice-error.js';
 import { isInternalTopicName } from '../../cluster/topic-rules.js';
-import type { PartitionLog } from '../../storage/partition-log.js';
 import type { LeaderPartition } from '../partition-manager.js';
 import { appendRecords } from '../produce-path.js';
 import type { LeaderAcks } from '../replication/partition-leadership.js';

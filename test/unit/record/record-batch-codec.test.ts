@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { SluiceError } from '../../../src/errors/index.js';
 import {
   BATCH_HEADER_BYTES, PRODUCER_ID_POSITION, RECORD_COUNT_POSITION, checkBatchFraming,
   decodeBatchHeader, decodeRecords, encodeRecordBatch, stampBatch, validateProducedBatch,
