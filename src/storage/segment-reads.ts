@@ -54,7 +54,7 @@ export async function readSegment(segment: LogSegment, startOffset: number, maxB
         break;
       }
       if (check.kind !== 'valid') {
-        if (parts.length > 0) return { bytes: concatBytes(parts, totalBytes), batchCount: parts.length, nextOffset };
+        if (parts.length > 0) return { bytes: joined(parts, totalBytes), batchCount: parts.length, nextOffset };
         options.logger.error({ segment: segment.baseOffset, position: position + at, reason: check.reason }, 'refusing to serve a corrupt batch');
         throw new SluiceError('CORRUPT_MESSAGE', `segment ${segment.baseOffset} position ${position + at}: ${check.reason}`);
       }
@@ -73,7 +73,20 @@ export async function readSegment(segment: LogSegment, startOffset: number, maxB
     if (done || totalBytes >= maxBytes) break;
     position += at;
   }
-  return { bytes: concatBytes(parts, totalBytes), batchCount: parts.length, nextOffset };
+  return { bytes: joined(parts, totalBytes), batchCount: parts.length, nextOffset };
+}
+
+// Batches read in one chunk lie back to back in it: one view of them, not a copy (a copy of every
+// read cost a consumer reading from the start an allocation of up to maxBytes per fetch or push).
+// Parts from different chunks are copied together.
+function joined(parts: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  for (let i = 1; i < parts.length; i++) {
+    const previous = parts[i - 1]!;
+    const part = parts[i]!;
+    if (part.buffer !== previous.buffer || part.byteOffset !== previous.byteOffset + previous.length) return concatBytes(parts, totalBytes);
+  }
+  const first = parts[0];
+  return first === undefined ? new Uint8Array(0) : new Uint8Array(first.buffer, first.byteOffset, totalBytes);
 }
 
 /** The offset of the first record in `segment` at or after `fromOffset` whose timestamp is at least `timestamp`, or null. */

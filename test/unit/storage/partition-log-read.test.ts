@@ -179,6 +179,19 @@ describe('PartitionLog.read bounds', () => {
     }
   });
 
+  it('batches read from one chunk of a segment come back as one view of it, not a copy', async () => {
+    // Offset 0's batches are older than the tail cache holds: they come from the segment file.
+    const { log, appended } = await filledLog();
+    const third = appended[2]!;
+    const result = await log.read(third.baseOffset, 2_000);
+    expect(result.batchCount).toBeGreaterThan(1);
+    expect(batchHeaders(result.bytes).map((header) => header.baseOffset)).toEqual(appended.slice(2, 2 + result.batchCount).map((batch) => batch.baseOffset));
+    expect(recordsOf(result.bytes).map((record) => record.value)).toEqual(appended.slice(2, 2 + result.batchCount).flatMap((batch) => batch.values));
+    // A copy would own an ArrayBuffer of exactly these bytes; the view starts past the batches before offset 2.
+    expect(result.bytes.byteOffset).toBeGreaterThan(0);
+    expect(result.bytes.buffer.byteLength).toBeGreaterThan(result.bytes.length);
+  });
+
   it('maxOffset excludes batches that end at or after it', async () => {
     const { log, appended } = await filledLog();
     const boundaryBatch = appended.find((batch) => batch.recordCount >= 3 && batch.baseOffset > 0)!;
