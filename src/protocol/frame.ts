@@ -1,4 +1,5 @@
 import { assert } from '../errors/assert.js';
+import { BODY_HEADROOM_BYTES, claimHeadroom } from './byte-writer.js';
 import { FrameHeaderError } from './decode-error.js';
 
 /**
@@ -47,8 +48,16 @@ export interface Frame {
   readonly body: Uint8Array;
 }
 
-/** Writes the 8-byte header and the body into one new array. */
+/**
+ * The frame of `header` and `body`: written into the room encodeBody left before the body when
+ * it can be (no copy; the frame then shares the body's memory), else a new array.
+ */
 export function encodeFrame(header: FrameHeader, body: Uint8Array): Uint8Array {
+  const framed = FRAME_HEADER_BYTES === BODY_HEADROOM_BYTES ? claimHeadroom(body) : null;
+  if (framed !== null) {
+    writeFrameHeader(framed, header);
+    return framed;
+  }
   const frame = new Uint8Array(FRAME_HEADER_BYTES + body.length);
   writeFrameHeader(frame, header);
   frame.set(body, FRAME_HEADER_BYTES);

@@ -54,6 +54,29 @@ describe('record bytes', () => {
     expect(decodeProduceRequest(decoded.body).topics[0]!.name).toBe(MULTIBYTE);
   });
 
+  it('frames an encoded body in the room left before it, without a copy, once', () => {
+    const header = { kind: FrameKind.push, apiKey: ApiKey.Subscribe, apiVersion: 2, correlationId: 7 } as const;
+    const body = encodeProduceRequest({ acks: 1, timeoutMs: 1000, topics: [{ name: 't', partitions: [{ partition: 0, records: TWO_BATCHES }] }] });
+    const bodyCopy = body.slice();
+    const first = encodeFrame(header, body);
+    expect(first.buffer).toBe(body.buffer);
+    expect(decodeFrame(first).header).toEqual(header);
+    expect(decodeFrame(first).body).toEqual(bodyCopy);
+    // A second frame of the same body must not rewrite the first one's header: it is a copy.
+    const second = encodeFrame({ ...header, correlationId: 8 }, body);
+    expect(second.buffer).not.toBe(body.buffer);
+    expect(decodeFrame(first).header.correlationId).toBe(7);
+    expect(decodeFrame(second).header.correlationId).toBe(8);
+    expect(decodeFrame(second).body).toEqual(bodyCopy);
+    // A body that did not come from the encoder (no room of ours before it) is copied too.
+    const foreign = new Uint8Array(16 + bodyCopy.length);
+    foreign.set(bodyCopy, 8);
+    const framedForeign = encodeFrame(header, foreign.subarray(8, 8 + bodyCopy.length));
+    expect(framedForeign.buffer).not.toBe(foreign.buffer);
+    expect(foreign.subarray(0, 8)).toEqual(new Uint8Array(8));
+    expect(decodeFrame(framedForeign).body).toEqual(bodyCopy);
+  });
+
   it('returns the push and fetch records as views of the body', () => {
     const push = decodeSubscribePush(CODECS.find((codec) => codec.name === 'Subscribe push')!.encode(
       { errorCode: 0, highWatermark: 3, nextOffset: 3, records: TWO_BATCHES },
