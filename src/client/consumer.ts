@@ -7,15 +7,13 @@ import { Cluster, type ClientOptions } from './cluster.js';
 import type { Connection } from './connection.js';
 import { SluiceClientError, errorFromCode, isSluiceClientError } from './errors.js';
 import { silentLogger, type ClientLogger } from './logger.js';
-import {
-  checkGroupId, commitOffsetsRouted, fetchCommittedOffsetsRouted, listOffsetsRouted,
-  type OffsetSpec, type OffsetToCommit, type TopicPartition,
-} from './offsets.js';
+import { checkGroupId, commitOffsetsRouted, listOffsetsRouted, type OffsetToCommit, type TopicPartition } from './offsets.js';
 import { retryActionFor } from './retry-policy.js';
 import { partitionKey } from './record-accumulator.js';
 import { verifiedBatches } from './record-batches.js';
 import { Fifo } from './fifo.js';
 import { checkWireString } from './record-input.js';
+import { fallbackSpec, resolveStartOffsets, type FallbackPosition, type StartPosition } from './start-positions.js';
 
 /**
  * The consumer: assign partitions (or subscribe to whole topics), then read records with
@@ -52,15 +50,7 @@ import { checkWireString } from './record-input.js';
  * error. Committed offsets go to the group's coordinator.
  */
 
-/** Where to start reading a partition. */
-export type StartPosition = 'earliest' | 'latest' | 'committed' | number | { readonly timestamp: number };
-
-/**
- * What to do when there is no committed offset for the group, or the position is outside the
- * log (OFFSET_OUT_OF_RANGE, say after retention): start from the earliest or the latest offset
- * (Kafka's auto.offset.reset), or fail with the typed error.
- */
-export type FallbackPosition = 'earliest' | 'latest' | 'error';
+export type { FallbackPosition, StartPosition } from './start-positions.js';
 
 export interface ConsumerRecord {
   readonly topic: string;
@@ -180,7 +170,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       if (!Number.isInteger(partition) || partition < 0) throw new SluiceClientError('invalid-argument', `partition ${partition} of ${topic}`);
       if (this.streams.has(partitionKey(topic, partition))) throw new SluiceClientError('invalid-argument', `${topic}/${partition} is already assigned`);
     }
-    const starts = await this.resolveStarts(assignments.map((entry) => ({ ...entry, from: entry.from ?? this.defaultFrom })));
+    const starts = await resolveStartOffsets({
+      cluster: this.cluster, groupId: this.groupId, fallback: this.fallback, logger: this.logger,
+      committedOffsetsNotServed: () => { this.committedOffsetsServed = false; },
+    }, assignments.map((entry) => ({ ...entry, from: entry.from ?? this.defaultFrom })));
     const streams = assignments.map(({ topic, partition }, index) => this.newStream(topic, partition, starts[index]!));
     await Promise.all(streams.map((stream) => this.cluster.retrying([stream.topic], () => this.subscribeAtLeader(stream))));
     this.armAutoCommit();
@@ -327,54 +320,6 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.notify();
   }
 
-  // ---- start positions ----
-
-  private async resolveStarts(assignments: ReadonlyArray<TopicPartition & { from: StartPosition }>): Promise<number[]> {
-    const starts: Array<number | OffsetSpec | 'committed'> = assignments.map(({ from }) => checkedStart(from));
-    const committed = assignments.filter((_, index) => starts[index] === 'committed');
-    if (committed.length > 0) {
-      const offsets = await this.committedOffsets(committed);
-      assignments.forEach((assignment, index) => {
-        if (starts[index] !== 'committed') return;
-        const found = offsets.get(partitionKey(assignment.topic, assignment.partition)) ?? null;
-        starts[index] = found ?? this.fallbackSpec(assignment, 'no committed offset');
-      });
-    }
-    const queries = assignments.flatMap((assignment, index) => {
-      const start = starts[index]!;
-      return typeof start === 'number' ? [] : [{ topic: assignment.topic, partition: assignment.partition, spec: start as OffsetSpec }];
-    });
-    const listed = await listOffsetsRouted(this.cluster, queries);
-    const latestNeeded = listed.filter((entry) => entry.offset === null);
-    const latest = await listOffsetsRouted(this.cluster, latestNeeded.map(({ topic, partition }) => ({ topic, partition, spec: 'latest' as const })));
-    const byKey = new Map([...listed, ...latest].filter((entry) => entry.offset !== null).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset!]));
-    return assignments.map((assignment, index) => {
-      const start = starts[index]!;
-      return typeof start === 'number' ? start : byKey.get(partitionKey(assignment.topic, assignment.partition))!;
-    });
-  }
-
-  // Committed offsets by partition; a broker without OffsetFetch counts as "none committed".
-  private async committedOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
-    if (this.groupId === null) throw new SluiceClientError('invalid-argument', "start position 'committed' needs a groupId");
-    try {
-      const offsets = await fetchCommittedOffsetsRouted(this.cluster, this.groupId, partitions);
-      return new Map(offsets.filter((entry) => entry.offset !== null).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset!]));
-    } catch (error) {
-      if (!isSluiceClientError(error, 'not-served')) throw error;
-      this.committedOffsetsServed = false;
-      this.logger.warn({ groupId: this.groupId, fallbackPosition: this.fallback }, `${error.message}: starting from the fallback position`);
-      return new Map();
-    }
-  }
-
-  private fallbackSpec(partition: TopicPartition, why: string): OffsetSpec {
-    if (this.fallback === 'error') {
-      throw new SluiceError('OFFSET_OUT_OF_RANGE', `${partition.topic}/${partition.partition}: ${why}, and fallbackPosition is 'error'`);
-    }
-    return this.fallback;
-  }
-
   // ---- subscriptions and credit ----
 
   private newStream(topic: string, partition: number, start: number): PartitionStream {
@@ -418,7 +363,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   private async resetToFallback(stream: PartitionStream, why: string): Promise<void> {
-    const spec = this.fallbackSpec(stream, why);
+    const spec = fallbackSpec(this.fallback, stream, why);
     const [listed] = await listOffsetsRouted(this.cluster, [{ topic: stream.topic, partition: stream.partition, spec }]);
     const offset = listed!.offset ?? stream.fetchOffset;
     this.logger.warn({ topic: stream.topic, partition: stream.partition, from: stream.fetchOffset, to: offset }, 'position out of range: reset to the fallback position');
@@ -583,11 +528,4 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       this.logger.warn({ groupId: this.groupId, err: error }, 'auto-commit failed; will try again');
     }
   }
-}
-
-function checkedStart(from: StartPosition): number | OffsetSpec | 'committed' {
-  if (from === 'earliest' || from === 'latest' || from === 'committed') return from;
-  if (typeof from === 'number' && Number.isSafeInteger(from) && from >= 0) return from;
-  if (typeof from === 'object' && from !== null && Number.isSafeInteger(from.timestamp)) return { timestamp: from.timestamp };
-  throw new SluiceClientError('invalid-argument', `start position ${JSON.stringify(from)} is not 'earliest', 'latest', 'committed', an offset or { timestamp }`);
 }
