@@ -177,7 +177,8 @@ export class FrameFuzzer {
     const request = this.produceRequest(1, 1);
     const body = REQUEST_ENCODERS[ApiKey.Produce](request);
     const at = recordsLengthPosition(request.topics[0]!.name);
-    const view = new DataView(body.buffer);
+    // An encoded body is a view with room before it for the frame header: offsets are from its start.
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     const actual = view.getUint32(at);
     const wrong = this.pick([actual + 1, actual - 1, actual + 1 + this.int(100), Math.max(0, actual - 1 - this.int(60)), 0xffff_ffff, 0x7fff_ffff]);
     view.setUint32(at, wrong >>> 0);
@@ -203,7 +204,7 @@ export class FrameFuzzer {
       const creates = { topics: [{ name: this.target.topic, partitionCount: 1, replicationFactor: 1 }] };
       [apiKey, body, at] = [ApiKey.CreateTopics, REQUEST_ENCODERS[ApiKey.CreateTopics](creates), 0];
     }
-    new DataView(body.buffer).setUint32(at, count);
+    new DataView(body.buffer, body.byteOffset, body.byteLength).setUint32(at, count);
     return { category: 'hugeArrayCount', payload: this.frame(apiKey, correlationId, body), expect: error(CODE.invalidRequest) };
   }
 
