@@ -21,12 +21,12 @@ import { SendAdmission, type AdmissionEntry } from './send-admission.js';
  * broker has acknowledged it (acks 1 or all: durable on the leader, or on every in-sync replica).
  *
  * Path of a record: send() → admission queue (send-admission.ts; FIFO: waits for the topic's
- * partition count and for room in `bufferBytesMax`, which is the backpressure) → partitioner → accumulator (one open
- * batch per partition; sealed by `batchBytes`, `lingerMs` or flush) → partition queue → Produce
- * request to the partition's leader (one outstanding per partition, several partitions of one
- * leader per request) → response → each record's promise. Retriable errors and lost connections
- * put batches back at the head of their partition with exponential backoff, at most `retries`
- * times; then their records fail with the last typed error.
+ * partition count and for room in `bufferBytesMax`, which is the backpressure) → partitioner →
+ * accumulator (one open batch per partition; sealed by `batchBytes`, `lingerMs` or flush) →
+ * partition queue → Produce request to the partition's leader (one outstanding per partition,
+ * several partitions of one leader per request) → response → each record's promise. Retriable
+ * errors and lost connections put batches back at the head of their partition with exponential
+ * backoff, at most `retries` times; then their records fail with the last typed error.
  *
  * Cluster: the partition count and leaders come from Metadata (any broker; src/client/cluster.ts).
  * A batch whose partition has no usable leader waits for a metadata refresh (single-flight); a
