@@ -3,9 +3,8 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MetadataEvent, PartitionState } from '../../../src/cluster/metadata-store.js';
-import {
-  CLUSTER_METADATA_FILE, CorruptMetadataFileError, StandaloneMetadataStore, decodeClusterMetadata, type StandaloneMetadataStoreOptions,
-} from '../../../src/cluster/standalone-metadata-store.js';
+import { CLUSTER_METADATA_FILE, CorruptMetadataFileError, decodeClusterMetadata } from '../../../src/cluster/cluster-metadata-file.js';
+import { StandaloneMetadataStore, type StandaloneMetadataStoreOptions } from '../../../src/cluster/standalone-metadata-store.js';
 import { SluiceError } from '../../../src/errors/sluice-error.js';
 import { makeTempDir } from '../../helpers/storage.js';
 
