@@ -1,6 +1,9 @@
 import { open } from 'node:fs/promises';
 import { assert } from '../errors/assert.js';
-import { DEFAULT_TOPIC_CONFIG, type BrokerInfo, type PartitionState, type TopicConfig, type TopicMetadata, type Versioned } from './metadata-store.js';
+import {
+  DEFAULT_TOPIC_CONFIG, freezePartitionState, isBrokerIdList, partitionStateProblem,
+  type BrokerInfo, type PartitionState, type TopicConfig, type TopicMetadata, type Versioned,
+} from './metadata-store.js';
 import { topicCollisionKey, validateTopicName } from './topic-rules.js';
 
 /**
@@ -214,22 +217,6 @@ function checkUnique(topic: StoredTopic, seen: ReadonlyMap<string, StoredTopic>)
   return null;
 }
 
-/** The invariants of a partition state: ISR within the replicas, the leader (if any) in the ISR; null when they hold. */
-export function partitionStateProblem(state: PartitionState): string | null {
-  if (!state.isr.every((id) => state.replicas.includes(id))) return `isr [${state.isr.join(',')}] is not within replicas [${state.replicas.join(',')}]`;
-  if (state.leaderId !== null && !state.isr.includes(state.leaderId)) return `leader ${state.leaderId} is not in isr [${state.isr.join(',')}]`;
-  return null;
-}
-
-
-
-export function freezePartitionState(state: PartitionState): PartitionState {
-  return Object.freeze({
-    leaderId: state.leaderId, leaderEpoch: state.leaderEpoch,
-    replicas: Object.freeze([...state.replicas]), isr: Object.freeze([...state.isr]),
-  });
-}
-
 export function freezeTopic(metadata: TopicMetadata, versions: readonly number[]): StoredTopic {
   assert(versions.length === metadata.partitions.length, 'one version per partition');
   const frozen = Object.freeze({ ...metadata, partitions: Object.freeze([...metadata.partitions]), config: Object.freeze({ ...metadata.config }) });
@@ -240,15 +227,10 @@ export function sortedByName(topics: ReadonlyMap<string, StoredTopic>): Readonly
   return new Map([...topics].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function isNonNegativeInteger(value: unknown): value is number {
+function isNonNegativeInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-export function isBrokerIdList(value: unknown): value is number[] {
-  return Array.isArray(value) && value.every(isNonNegativeInteger) && new Set(value).size === value.length;
 }

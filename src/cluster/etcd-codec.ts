@@ -1,5 +1,8 @@
 import { SluiceError } from '../errors/sluice-error.js';
-import type { BrokerInfo, PartitionState, TopicConfig } from './metadata-store.js';
+import {
+  freezePartitionState, isBrokerId as isId, isBrokerIdList as isIdList, partitionStateProblem,
+  type BrokerInfo, type PartitionState, type TopicConfig,
+} from './metadata-store.js';
 
 /**
  * The values of the etcd metadata store's keys (etcd-keys.ts): JSON, UTF-8, each with a
@@ -118,28 +121,6 @@ export function decodePartition(key: Buffer, value: Buffer): StoredPartitionValu
   return Object.freeze({ topicId, state: freezePartitionState(state) });
 }
 
-/**
- * Null when a partition state is well formed: broker ids are non-negative integers, replicas
- * non-empty and distinct, the ISR within the replicas, the leader (if any) in the ISR.
- */
-export function partitionStateProblem(state: PartitionState): string | null {
-  if (state.leaderId !== null && !isId(state.leaderId)) return 'leaderId is neither null nor a broker id';
-  if (!isId(state.leaderEpoch)) return 'leaderEpoch is not a non-negative integer';
-  if (!isIdList(state.replicas) || state.replicas.length === 0) return 'replicas are not distinct broker ids, at least one';
-  if (!isIdList(state.isr)) return 'isr members are not distinct broker ids';
-  if (!state.isr.every((id) => state.replicas.includes(id))) return `isr [${state.isr.join(',')}] is not within replicas [${state.replicas.join(',')}]`;
-  if (state.leaderId !== null && !state.isr.includes(state.leaderId)) return `leader ${state.leaderId} is not in isr [${state.isr.join(',')}]`;
-  return null;
-}
-
-/** A frozen copy, lists included. */
-export function freezePartitionState(state: PartitionState): PartitionState {
-  return Object.freeze({
-    leaderId: state.leaderId, leaderEpoch: state.leaderEpoch,
-    replicas: Object.freeze([...state.replicas]), isr: Object.freeze([...state.isr]),
-  });
-}
-
 function json(document: object): Buffer {
   return Buffer.from(JSON.stringify(document), 'utf8');
 }
@@ -164,12 +145,4 @@ function unreadable(key: Buffer, reason: string): SluiceError {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isId(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-function isIdList(value: unknown): value is number[] {
-  return Array.isArray(value) && value.every(isId) && new Set(value).size === value.length;
 }

@@ -4,16 +4,16 @@ import { pino, type Logger } from 'pino';
 import { assert } from '../errors/assert.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import {
-  decodeBroker, decodeController, decodePartition, decodeTopic, encodePartition, encodeTopic, freezePartitionState,
-  initialPartitionState, partitionStateProblem, type StoredTopicValue,
+  decodeBroker, decodeController, decodePartition, decodeTopic, encodePartition, encodeTopic, initialPartitionState, type StoredTopicValue,
 } from './etcd-codec.js';
 import { etcdCall, etcdFailure } from './etcd-errors.js';
 import { translateWatchEvents, type EtcdWatchEvent } from './etcd-events.js';
 import { DEFAULT_ETCD_PREFIX, EtcdKeys } from './etcd-keys.js';
 import { EtcdSession } from './etcd-session.js';
-import type {
-  BrokerInfo, ControllerCallbacks, CreateTopicRequest, MetadataEvent, MetadataListener, MetadataStore, PartitionState,
-  TopicMetadata, Versioned,
+import {
+  freezePartitionState, partitionStateProblem,
+  type BrokerInfo, type ControllerCallbacks, type CreateTopicRequest, type MetadataEvent, type MetadataListener, type MetadataStore,
+  type PartitionState, type TopicMetadata, type Versioned,
 } from './metadata-store.js';
 import { assignReplicas } from './replica-assignment.js';
 import {

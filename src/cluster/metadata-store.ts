@@ -35,6 +35,39 @@ export interface PartitionState {
 }
 
 /** Per-topic settings fixed at creation. */
+/**
+ * Null when a partition state is well formed: broker ids are non-negative integers, replicas
+ * non-empty and distinct, the ISR within the replicas, the leader (if any) in the ISR; else what
+ * is wrong. Both metadata stores check what they read and what they are asked to write with it.
+ */
+export function partitionStateProblem(state: PartitionState): string | null {
+  if (state.leaderId !== null && !isBrokerId(state.leaderId)) return 'leaderId is neither null nor a broker id';
+  if (!isBrokerId(state.leaderEpoch)) return 'leaderEpoch is not a non-negative integer';
+  if (!isBrokerIdList(state.replicas) || state.replicas.length === 0) return 'replicas are not distinct broker ids, at least one';
+  if (!isBrokerIdList(state.isr)) return 'isr members are not distinct broker ids';
+  if (!state.isr.every((id) => state.replicas.includes(id))) return `isr [${state.isr.join(',')}] is not within replicas [${state.replicas.join(',')}]`;
+  if (state.leaderId !== null && !state.isr.includes(state.leaderId)) return `leader ${state.leaderId} is not in isr [${state.isr.join(',')}]`;
+  return null;
+}
+
+/** A frozen copy of a partition state, lists included. */
+export function freezePartitionState(state: PartitionState): PartitionState {
+  return Object.freeze({
+    leaderId: state.leaderId, leaderEpoch: state.leaderEpoch,
+    replicas: Object.freeze([...state.replicas]), isr: Object.freeze([...state.isr]),
+  });
+}
+
+/** A non-negative safe integer, as broker ids and epochs are. */
+export function isBrokerId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** A list of distinct broker ids. */
+export function isBrokerIdList(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every(isBrokerId) && new Set(value).size === value.length;
+}
+
 export interface TopicConfig {
   /** acks=all is refused with NOT_ENOUGH_REPLICAS while the ISR is smaller than this. */
   readonly minInsyncReplicas: number;

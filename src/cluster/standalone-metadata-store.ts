@@ -5,10 +5,11 @@ import { assert } from '../errors/assert.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import { writeFileAtomically } from '../storage/durable-file.js';
 import {
-  CLUSTER_METADATA_FILE, CorruptMetadataFileError, encodeClusterMetadata, freezePartitionState, freezeTopic, isBrokerIdList,
-  isNonNegativeInteger, partitionStateProblem, readMetadataFile, sortedByName, type StoreState, type StoredTopic,
+  CLUSTER_METADATA_FILE, CorruptMetadataFileError, encodeClusterMetadata, freezeTopic, readMetadataFile, sortedByName,
+  type StoreState, type StoredTopic,
 } from './cluster-metadata-file.js';
 import {
+  freezePartitionState, isBrokerId, partitionStateProblem,
   type BrokerInfo, type ControllerCallbacks, type CreateTopicRequest, type MetadataEvent, type MetadataListener, type MetadataStore,
   type PartitionState, type TopicConfig, type TopicMetadata, type Versioned,
 } from './metadata-store.js';
@@ -255,17 +256,13 @@ export class StandaloneMetadataStore implements MetadataStore {
 /** The file's text for a state; see the format at the top of this file. */
 
 function assertPartitionState(state: PartitionState): void {
-  assert(state.leaderId === null || isNonNegativeInteger(state.leaderId), 'leaderId is null or a broker id');
-  assert(isNonNegativeInteger(state.leaderEpoch), 'leaderEpoch is a non-negative integer');
-  assert(isBrokerIdList(state.replicas) && state.replicas.length > 0, 'replicas are distinct broker ids, at least one');
-  assert(isBrokerIdList(state.isr), 'isr members are distinct broker ids');
   const problem = partitionStateProblem(state);
   assert(problem === null, problem ?? '');
 }
 
 function assertBrokerInfo(broker: BrokerInfo): void {
-  assert(isNonNegativeInteger(broker.brokerId), 'brokerId is a non-negative integer');
-  assert(isNonNegativeInteger(broker.port) && broker.port <= 65_535, 'port is in [0, 65535]');
+  assert(isBrokerId(broker.brokerId), 'brokerId is a non-negative integer');
+  assert(isBrokerId(broker.port) && broker.port <= 65_535, 'port is in [0, 65535]');
 }
 
 function sameBroker(a: BrokerInfo, b: BrokerInfo): boolean {
