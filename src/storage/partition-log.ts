@@ -86,6 +86,8 @@ export class PartitionLog {
   private readonly logEndListeners = new Set<(logEndOffset: number) => void>();
   private readonly producerState = new ProducerStateTable();
   private readonly tailCache: TailCache;
+  /** What every segment read needs, made once instead of per read. */
+  private readonly readOptions: SegmentReadOptions;
 
   private constructor(
     private readonly options: PartitionLogOptions, segments: LogSegment[], readonly loadReport: LoadReport,
@@ -99,6 +101,7 @@ export class PartitionLog {
     this.flushed = logEndOffset;
     this.highWatermarkOffset = options.highWatermarkFollowsFlush ? logEndOffset : clamp(options.highWatermark ?? 0, this.logStartOffset, logEndOffset);
     this.tailCache = new TailCache(options.config.tailCacheBytesMax);
+    this.readOptions = { batchBytesMax: options.config.batchBytesMax, indexIntervalBytes: options.config.indexIntervalBytes, logger: options.logger };
     this.committer = new GroupCommitter(
       { write: (batches) => this.writeGroup(batches), sync: () => this.syncActive() },
       options.config.groupCommitBytesMax,
@@ -440,10 +443,6 @@ export class PartitionLog {
         }
       });
     }
-  }
-
-  private get readOptions(): SegmentReadOptions {
-    return { batchBytesMax: this.options.config.batchBytesMax, indexIntervalBytes: this.options.config.indexIntervalBytes, logger: this.options.logger };
   }
 
   private get activeSegment(): LogSegment {
