@@ -31,9 +31,12 @@ interface Followed {
   needsTruncation: boolean;
   /** Set when the leader refused us for this epoch: wait for newer metadata to re-add it. */
   parked: ErrorName | null;
+  /** Answers in a row that asked us to come back later, for the log. */
+  refusals: number;
 }
 
 const EPOCH_ROUNDS_MAX = 64;
+const FAILED_ROUNDS_WARN_EVERY = 50;
 
 /**
  * Pulls the partitions this broker follows from one leader broker, over one connection (as
@@ -51,6 +54,8 @@ export class ReplicaFetcher {
   private wake: (() => void) | null = null;
   /** Set when a leader asked us to come back later (UNKNOWN_LEADER_EPOCH): back off before the next round. */
   private retrySoon = false;
+  /** Rounds failed in a row: the first and every FAILED_ROUNDS_WARN_EVERY-th are logged above debug. */
+  private failedRounds = 0;
 
   constructor(readonly leader: BrokerInfo, private readonly deps: ReplicaFetcherDeps) {}
 
@@ -61,7 +66,7 @@ export class ReplicaFetcher {
 
   /** Starts (or restarts at a new epoch) following one partition. */
   add(topic: string, partition: number, log: PartitionLog, leaderEpoch: number): void {
-    this.followed.set(key(topic, partition), { topic, partition, log, leaderEpoch, needsTruncation: true, parked: null });
+    this.followed.set(key(topic, partition), { topic, partition, log, leaderEpoch, needsTruncation: true, parked: null, refusals: 0 });
     this.wake?.();
     if (this.running === null && !this.stopped) this.running = this.run().finally(() => { this.running = null; });
   }
@@ -101,17 +106,31 @@ export class ReplicaFetcher {
         await this.fetchOnce(connection);
       } catch (error) {
         failed = true;
-        if (!this.stopped) this.deps.logger.debug({ err: error, leader: this.leader.brokerId }, 'replica fetch round failed; retrying');
+        if (!this.stopped) this.roundFailed(error);
         this.connection?.close();
         this.connection = null;
       } finally {
         finish();
+      }
+      if (!failed && this.failedRounds > 0) {
+        this.deps.logger.info({ leader: this.leader.brokerId, failedRounds: this.failedRounds }, 'replica fetch recovered');
+        this.failedRounds = 0;
       }
       const allParked = [...this.followed.values()].every((followed) => followed.parked !== null);
       const backOff = failed || allParked || this.retrySoon;
       this.retrySoon = false;
       if (backOff && !this.stopped) await this.sleep(this.deps.retryBackoffMs);
     }
+  }
+
+  // A fetcher that keeps failing holds its partitions out of the ISR: say so above debug, but not
+  // once per retry.
+  private roundFailed(error: unknown): void {
+    this.failedRounds += 1;
+    const fields = { err: error, leader: this.leader.brokerId, failedRounds: this.failedRounds };
+    if (this.failedRounds === 1) this.deps.logger.info(fields, 'replica fetch round failed; retrying');
+    else if (this.failedRounds % FAILED_ROUNDS_WARN_EVERY === 0) this.deps.logger.warn(fields, 'replica fetch keeps failing; retrying');
+    else this.deps.logger.debug(fields, 'replica fetch round failed; retrying');
   }
 
   private async connected(): Promise<Connection> {
@@ -175,9 +194,17 @@ export class ReplicaFetcher {
       // Removed (or re-added at another epoch) while the fetch was out: its answer is stale.
       if (followed === undefined || !active.includes(followed)) continue;
       if (result.errorCode !== 0) {
-        if (errorNameOf(result.errorCode) === 'OFFSET_OUT_OF_RANGE') followed.needsTruncation = true;
-        else this.park(followed, result.errorCode);
+        if (errorNameOf(result.errorCode) === 'OFFSET_OUT_OF_RANGE') {
+          this.deps.logger.info({ topic: followed.topic, partition: followed.partition, leader: this.leader.brokerId, fetchOffset: followed.log.logEndOffset }, 'the leader has no such offset; asking for its epoch end again');
+          followed.needsTruncation = true;
+        } else {
+          this.park(followed, result.errorCode);
+        }
         continue;
+      }
+      if (followed.refusals > 0) {
+        this.deps.logger.info({ topic: followed.topic, partition: followed.partition, leader: this.leader.brokerId, refusals: followed.refusals }, 'the leader serves this replica again');
+        followed.refusals = 0;
       }
       await this.append(followed, result.records);
       const highWatermark = Math.min(result.highWatermark, followed.log.flushedOffset);
@@ -206,6 +233,10 @@ export class ReplicaFetcher {
     // (UNKNOWN_TOPIC_OR_PARTITION) — is asked again after a pause.
     if (name !== 'FENCED_LEADER_EPOCH') {
       this.retrySoon = true;
+      followed.refusals += 1;
+      const fields = { topic: followed.topic, partition: followed.partition, leader: this.leader.brokerId, leaderEpoch: followed.leaderEpoch, error: name, refusals: followed.refusals };
+      if (followed.refusals === 1) this.deps.logger.info(fields, 'the leader asked this replica to come back later');
+      else if (followed.refusals % FAILED_ROUNDS_WARN_EVERY === 0) this.deps.logger.warn(fields, 'the leader keeps refusing this replica; retrying');
       return;
     }
     followed.parked = name;
