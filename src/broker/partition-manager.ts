@@ -305,8 +305,10 @@ export class PartitionManager {
       const fetcher = this.fetchers.get(followed.leaderId);
       if (fetcher !== undefined) {
         await fetcher.remove(topic, partition);
+        // While it was being removed, the fetcher may have been replaced (its leader came back on
+        // another address): only this one is stopped, and the map keeps its successor.
         if (fetcher.size === 0) {
-          this.fetchers.delete(followed.leaderId);
+          if (this.fetchers.get(followed.leaderId) === fetcher) this.fetchers.delete(followed.leaderId);
           await fetcher.stop();
         }
       }

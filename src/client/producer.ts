@@ -254,7 +254,7 @@ export class Producer {
       return this.settle(ticket, new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `${entry.topic} has ${partitionCount} partitions, not partition ${entry.partition}`));
     }
     const partition = entry.partition ?? this.partitioner.partition(entry.topic, entry.keyBytes, partitionCount);
-    const sealed = this.accumulator.append(entry.topic, partition, entry.record, ticket, nowMs);
+    const sealed = this.accumulator.append(entry.topic, partition, entry, ticket, nowMs);
     ticket.heldBytes = this.accumulator.lastAppendBytes;
     this.bufferedBytes += ticket.heldBytes;
     if (sealed.length > 0) this.sealed(sealed);

@@ -14,13 +14,15 @@ export interface AdmissionTicket {
   readonly settled: boolean;
 }
 
-/** One send() on its way into a batch: its checked record and where it goes. */
-export interface AdmissionEntry<T extends AdmissionTicket> {
+/**
+ * One send() on its way into a batch: its checked record (the entry is the record the
+ * accumulator appends: one object per send, not two) and where it goes.
+ */
+export interface AdmissionEntry<T extends AdmissionTicket> extends AppendedRecord {
   readonly topic: string;
   readonly partition: number | undefined;
   /** The key's bytes, for the partitioner; null without a key or with an explicit partition. */
   readonly keyBytes: Uint8Array | null;
-  readonly record: AppendedRecord;
   readonly ticket: T;
   /** When it fails with buffer-full if still not admitted (bufferWaitMsMax). */
   readonly deadlineMs: number;
@@ -93,7 +95,7 @@ export class SendAdmission<T extends AdmissionTicket> {
     return {
       topic: input.topic, partition: input.partition, ticket,
       keyBytes: key === null || input.partition !== undefined ? null : bytesOf(key, 'key'),
-      record: { timestamp, key, value, headers, boundBytes: recordBytesBound(key, value, headers) },
+      timestamp, key, value, headers, boundBytes: recordBytesBound(key, value, headers),
       deadlineMs: nowMs + this.deps.limits.bufferWaitMsMax,
     };
   }
@@ -156,7 +158,7 @@ export class SendAdmission<T extends AdmissionTicket> {
 
   private hasRoomFor(entry: AdmissionEntry<T>): boolean {
     const buffered = this.deps.bufferedBytes();
-    return buffered === 0 || buffered + entry.record.boundBytes <= this.deps.limits.bufferBytesMax;
+    return buffered === 0 || buffered + entry.boundBytes <= this.deps.limits.bufferBytesMax;
   }
 
   // Sends that waited past bufferWaitMsMax fail; the queue is in arrival order, so they are a prefix.

@@ -59,7 +59,7 @@ class Harness {
       flushThrough: () => this.flushThrough,
       admit: (entry) => {
         this.admitted.push(entry.ticket.number);
-        this.buffered += entry.record.boundBytes;
+        this.buffered += entry.boundBytes;
       },
       sealAll: () => { this.sealAllCalls += 1; },
       fail: (ticket, error) => {
@@ -98,8 +98,8 @@ describe('send admission', () => {
     expect(h.admitted).toEqual([1, 2, 3]);
     expect(h.admission.length).toBe(2);
     // The small fifth send does not overtake the fourth, which has no room yet.
-    expect(h.buffered + entries[4]!.record.boundBytes).toBeLessThanOrEqual(limits.bufferBytesMax);
-    h.buffered -= entries[0]!.record.boundBytes + entries[1]!.record.boundBytes;
+    expect(h.buffered + entries[4]!.boundBytes).toBeLessThanOrEqual(limits.bufferBytesMax);
+    h.buffered -= entries[0]!.boundBytes + entries[1]!.boundBytes;
     h.admission.pump();
     expect(h.admitted).toEqual([1, 2, 3, 4, 5]);
     expect(h.admission.length).toBe(0);
@@ -111,7 +111,7 @@ describe('send admission', () => {
     const small = h.send('t', 10);
     h.send('t', 5_000);
     expect(h.admitted).toEqual([1]);
-    h.buffered -= small.record.boundBytes;
+    h.buffered -= small.boundBytes;
     h.admission.pump();
     expect(h.admitted).toEqual([1, 2]);
   });
@@ -214,7 +214,7 @@ describe('send admission', () => {
     expect(() => h.admission.entryOf({ topic: 't', value: null, timestamp: 1.5 }, ticket, 0)).toThrow(expect.objectContaining({ reason: 'invalid-argument' }));
     const entry = h.admission.entryOf({ topic: 't', key: 'k', value: 'v' }, ticket, 7);
     expect(entry.keyBytes).toEqual(new TextEncoder().encode('k'));
-    expect(entry.record.timestamp).toBe(7);
+    expect(entry.timestamp).toBe(7);
     expect(entry.deadlineMs).toBe(7 + LIMITS.bufferWaitMsMax);
     expect(h.admission.entryOf({ topic: 't', key: 'k', value: 'v', partition: 0 }, ticket, 7).keyBytes).toBeNull();
   });
