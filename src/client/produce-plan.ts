@@ -1,6 +1,8 @@
+import { SluiceError } from '../errors/sluice-error.js';
 import type { ProduceTopic } from '../protocol/index.js';
 import { concatBytes } from '../record/concat-bytes.js';
 import type { RecordBatchBuilder } from '../record/index.js';
+import { retryActionFor } from './retry-policy.js';
 
 /**
  * The producer's sealed batches per partition, and which of them go into the next Produce
@@ -20,6 +22,8 @@ import type { RecordBatchBuilder } from '../record/index.js';
  *   and the offsets of anything sent with it would then not follow from it.
  * - A batch in backoff (`notBeforeMs` in the future) waits; so do those behind it.
  * - Requests are filled with partitions until `requestBytesMax`; at least one batch per request.
+ * - After a failed request, its batches go again (after a backoff, at most `retries` times) when
+ *   the error is retriable; see planAfterFailure for when they go under a new producer id.
  */
 
 /** A sealed batch on its way to the broker. */
@@ -140,4 +144,41 @@ export function produceTopicsOf<T>(planned: readonly PlannedPartition<T>[], byte
     partitions.push({ partition: queue.partition, records: concatBytes(parts, parts.reduce((sum, part) => sum + part.length, 0)) });
   }
   return [...byTopic].map(([name, partitions]) => ({ name, partitions }));
+}
+
+/** What becomes of the batches of one partition whose request failed. */
+export interface FailurePlan<T> {
+  /** The broker wrote none of them: they go again under a new producer id, with new sequences. */
+  readonly restamp: boolean;
+  /** To go again, in the order they came. */
+  readonly retry: ProducerBatch<T>[];
+  /** To fail with the error: not retriable, or out of attempts. */
+  readonly fail: ProducerBatch<T>[];
+}
+
+/** Errors after which the broker wrote nothing and the batch may go again under a new producer id. */
+const RESTAMP_ERRORS: ReadonlySet<string> = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID']);
+
+/**
+ * Counts one failed attempt of each of `batches` (a partition's request that failed with `error`;
+ * already out of `queue.inFlight`) and says which go again. Out of sequence behind an earlier
+ * batch of the partition that failed or is unanswered is that batch's doing: these go again in
+ * line after it, with the same sequence. Only with nothing of the partition ahead of them does
+ * the broker's answer mean a real gap, and they are restamped (as after UNKNOWN_PRODUCER_ID).
+ * With acks 0 nothing is retried: the broker says nothing of what it wrote.
+ */
+export function planAfterFailure<T>(queue: PartitionQueue<T>, batches: readonly ProducerBatch<T>[], error: Error, acks: 0 | 1 | -1, retries: number): FailurePlan<T> {
+  const first = batches[0]!.order;
+  const behindAnother = [...queue.inFlight].some((batch) => batch.order < first) || queue.ready.some((batch) => batch.attempts > 0 && batch.order < first);
+  const errorName = error instanceof SluiceError ? error.errorName : null;
+  const inLine = errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && behindAnother;
+  const restamp = errorName !== null && RESTAMP_ERRORS.has(errorName) && !inLine;
+  const retriable = acks !== 0 && (retryActionFor(error) !== 'fail' || restamp || inLine);
+  const retry: ProducerBatch<T>[] = [];
+  const fail: ProducerBatch<T>[] = [];
+  for (const batch of batches) {
+    batch.attempts += 1;
+    (retriable && batch.attempts <= retries ? retry : fail).push(batch);
+  }
+  return { restamp, retry, fail };
 }

@@ -9,7 +9,7 @@ import { silentLogger, type ClientLogger } from './logger.js';
 import { DefaultPartitioner } from './partitioner.js';
 import { ProducerIdentity } from './producer-identity.js';
 import {
-  IN_FLIGHT_BATCHES_PER_PARTITION_MAX, isSendable, planRequests, produceTopicsOf, type PartitionQueue, type PlannedPartition, type ProducerBatch,
+  IN_FLIGHT_BATCHES_PER_PARTITION_MAX, isSendable, planAfterFailure, planRequests, produceTopicsOf, type PartitionQueue, type PlannedPartition, type ProducerBatch,
 } from './produce-plan.js';
 import { RecordAccumulator, partitionKey, type SealedBatch } from './record-accumulator.js';
 import type { BytesInput, HeadersInput } from './record-input.js';
@@ -111,9 +111,6 @@ interface SendTicket {
 }
 
 type Batch = ProducerBatch<SendTicket>;
-
-/** Errors after which the broker wrote nothing and the batch may go again under a new producer id. */
-const RESTAMP_ERRORS: ReadonlySet<string> = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID']);
 
 export class Producer {
   private readonly settings: SettingValues<typeof PRODUCER_SETTINGS>;
@@ -464,7 +461,6 @@ export class Producer {
     batch.bytes = batch.builder.build({ producer: batch.sequence });
   }
 
-
   private answered(planned: readonly PlannedPartition<SendTicket>[], response: OrHeaderOnly<ProduceResponse>): void {
     for (const entry of planned) {
       if (response.headerOnly) {
@@ -501,29 +497,14 @@ export class Producer {
   private partitionFailed(entry: PlannedPartition<SendTicket>, error: Error): void {
     const queue = entry.queue;
     for (const batch of entry.batches) queue.inFlight.delete(batch);
-    const action = retryActionFor(error);
-    if (action === 'refresh-metadata') this.cluster.routeFailed(queue.topic, error);
-    // Out of sequence behind an earlier batch that failed or is unanswered is that batch's doing:
-    // these go again, in order after it, with the same sequence. Only with nothing of the
-    // partition ahead of them does the broker's answer mean a real gap (restamp).
-    const first = entry.batches[0]!.order;
-    const behindAnother = [...queue.inFlight].some((batch) => batch.order < first) || queue.ready.some((batch) => batch.attempts > 0 && batch.order < first);
-    const outOfSequence = isSluiceError(error) && error.errorName === 'OUT_OF_ORDER_SEQUENCE_NUMBER';
-    const restamp = isSluiceError(error) && RESTAMP_ERRORS.has(error.errorName) && !(outOfSequence && behindAnother);
-    const inLine = outOfSequence && behindAnother;
-    const retriable = this.acks !== 0 && (action !== 'fail' || restamp || inLine);
+    if (retryActionFor(error) === 'refresh-metadata') this.cluster.routeFailed(queue.topic, error);
+    const { restamp, retry, fail } = planAfterFailure(queue, entry.batches, error, this.acks, this.cluster.settings.retries);
     const now = this.nowMs();
-    const retry: Batch[] = [];
-    for (const batch of entry.batches) {
-      batch.attempts += 1;
-      if (retriable && batch.attempts <= this.cluster.settings.retries) {
-        if (restamp) this.unstamp(batch);
-        batch.notBeforeMs = now + this.backoff(batch.attempts);
-        retry.push(batch);
-      } else {
-        this.failBatch(batch, error);
-      }
+    for (const batch of retry) {
+      if (restamp) this.unstamp(batch);
+      batch.notBeforeMs = now + this.backoff(batch.attempts);
     }
+    for (const batch of fail) this.failBatch(batch, error);
     if (restamp) this.identity.markStale();
     if (retry.length > 0) {
       // Answers of a partition's pipelined requests may fail in any order; the queue keeps seal order.
@@ -631,10 +612,6 @@ function acksOf(acks: Acks): 0 | 1 | -1 {
   if (acks === 'all' || acks === -1) return -1;
   if (acks === 0 || acks === 1) return acks;
   throw new SluiceClientError('invalid-argument', `acks ${String(acks)} must be 0, 1, -1 or 'all'`);
-}
-
-function isSluiceError(error: unknown): error is SluiceError {
-  return error instanceof SluiceError;
 }
 
 function asError(error: unknown): Error {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { RecordBatchBuilder } from '../../../src/record/index.js';
-import { BATCHES_PER_PARTITION_MAX, IN_FLIGHT_BATCHES_PER_PARTITION_MAX, PRODUCE_REQUEST_FIXED_BYTES, planRequests, produceTopicsOf, type PartitionQueue, type ProducerBatch } from '../../../src/client/produce-plan.js';
+import { SluiceClientError } from '../../../src/client/errors.js';
+import {
+  BATCHES_PER_PARTITION_MAX, IN_FLIGHT_BATCHES_PER_PARTITION_MAX, PRODUCE_REQUEST_FIXED_BYTES, planAfterFailure, planRequests, produceTopicsOf,
+  type PartitionQueue, type ProducerBatch,
+} from '../../../src/client/produce-plan.js';
+import { SluiceError } from '../../../src/errors/sluice-error.js';
 
 let sealed = 0;
 
@@ -84,5 +89,55 @@ describe('planning Produce requests', () => {
   it('always takes the head batch, even one larger than a request may be (the frame check then fails it)', () => {
     const huge = queue('t', 0, [batch(5_000)]);
     expect(planRequests([huge], 0, 1_000, false)[0]![0]!.batches).toHaveLength(1);
+  });
+});
+
+describe('what becomes of the batches of a failed request', () => {
+  const RETRIES = 3;
+
+  it('sends them again after a retriable error, counting the attempt, with the same sequences', () => {
+    const failed = [batch(100), batch(100)];
+    const plan = planAfterFailure(queue('t', 0, []), failed, new SluiceError('REQUEST_TIMED_OUT', 'slow'), 1, RETRIES);
+    expect(plan).toEqual({ restamp: false, retry: failed, fail: [] });
+    expect(failed.map((entry) => entry.attempts)).toEqual([1, 1]);
+  });
+
+  it('sends them again after a lost connection or a moved leader', () => {
+    for (const error of [new SluiceClientError('connection-closed', 'gone'), new SluiceError('NOT_LEADER_OR_FOLLOWER', 'moved')]) {
+      const failed = [batch(100)];
+      expect(planAfterFailure(queue('t', 0, []), failed, error, -1, RETRIES).retry).toEqual(failed);
+    }
+  });
+
+  it('fails them after an error that is not retriable, or once their attempts are used up', () => {
+    const tooLarge = [batch(100)];
+    expect(planAfterFailure(queue('t', 0, []), tooLarge, new SluiceError('MESSAGE_TOO_LARGE', 'big'), 1, RETRIES)).toEqual({ restamp: false, retry: [], fail: tooLarge });
+    const tired = batch(100, RETRIES);
+    const fresh = batch(100);
+    expect(planAfterFailure(queue('t', 0, []), [tired, fresh], new SluiceError('REQUEST_TIMED_OUT', 'slow'), 1, RETRIES)).toEqual({ restamp: false, retry: [fresh], fail: [tired] });
+  });
+
+  it('retries nothing with acks 0', () => {
+    const failed = [batch(100)];
+    expect(planAfterFailure(queue('t', 0, []), failed, new SluiceClientError('connection-closed', 'gone'), 0, RETRIES).fail).toEqual(failed);
+  });
+
+  it('restamps after UNKNOWN_PRODUCER_ID, and after OUT_OF_ORDER_SEQUENCE_NUMBER with nothing of the partition ahead', () => {
+    const unknown = [batch(100)];
+    expect(planAfterFailure(queue('t', 0, []), unknown, new SluiceError('UNKNOWN_PRODUCER_ID', 'who'), 1, RETRIES)).toEqual({ restamp: true, retry: unknown, fail: [] });
+    const gap = [batch(100)];
+    const later = batch(100);
+    expect(planAfterFailure(queue('t', 0, [], [later]), gap, new SluiceError('OUT_OF_ORDER_SEQUENCE_NUMBER', 'gap'), 1, RETRIES)).toEqual({ restamp: true, retry: gap, fail: [] });
+  });
+
+  it('keeps the sequences of batches out of sequence behind an earlier one that is unanswered or waiting to go again', () => {
+    const earlierInFlight = batch(100);
+    const behindInFlight = [batch(100)];
+    expect(planAfterFailure(queue('t', 0, [], [earlierInFlight]), behindInFlight, new SluiceError('OUT_OF_ORDER_SEQUENCE_NUMBER', 'gap'), 1, RETRIES))
+      .toEqual({ restamp: false, retry: behindInFlight, fail: [] });
+    const earlierRetrying = batch(100, 1);
+    const behindRetry = [batch(100)];
+    expect(planAfterFailure(queue('t', 0, [earlierRetrying]), behindRetry, new SluiceError('OUT_OF_ORDER_SEQUENCE_NUMBER', 'gap'), 1, RETRIES))
+      .toEqual({ restamp: false, retry: behindRetry, fail: [] });
   });
 });
