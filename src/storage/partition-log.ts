@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { assert } from '../errors/assert.js';
 import { SluiceError } from '../errors/sluice-error.js';
-import { checkBatchFraming, lastOffsetOf, stampBatch, validateProducedBatch, type RecordBatchHeader } from '../record/index.js';
+import { lastOffsetOf, stampBatch, validateProducedBatch, type RecordBatchHeader } from '../record/index.js';
 import { fsyncDirectory } from './durable-file.js';
 import { GroupCommitter, type GroupCommitStats, type SyncObserver } from './group-commit.js';
 import type { EpochEndOffset, EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js';
@@ -9,6 +9,8 @@ import type { LogConfig } from './log-config.js';
 import { loadLeaderEpochCache, loadSegments, type LeaderEpochLoad, type LoadReport } from './log-loader.js';
 import { LogSegment, type BatchToWrite } from './log-segment.js';
 import { ProducerStateTable } from './producer-state.js';
+import { splitReplicatedBatches } from './replicated-batches.js';
+import { segmentsPastRetention } from './retention.js';
 import { batchBoundaryAtOrBefore, firstRecordAtOrAfter, readSegment, type LogReadResult, type SegmentReadOptions } from './segment-reads.js';
 import { TailCache } from './tail-cache.js';
 
@@ -53,17 +55,6 @@ export interface ReplicatedAppendResult {
   /** Last offset of the last batch; the log end is now one past it. */
   readonly lastOffset: number;
   readonly batchCount: number;
-}
-
-/**
- * A replicated batch that does not continue the log: its baseOffset is not the log end offset
- * (or the previous batch's last offset + 1). Typed so that a follower can tell it from damage
- * (CORRUPT_MESSAGE) and re-fetch from `expectedOffset` or truncate.
- */
-export class ReplicaOffsetMismatchError extends SluiceError {
-  constructor(readonly expectedOffset: number, readonly batchBaseOffset: number) {
-    super('INVALID_RECORD', `replicated batch has baseOffset ${batchBaseOffset}, the log expects ${expectedOffset}`);
-  }
 }
 
 /**
@@ -272,7 +263,9 @@ export class PartitionLog {
   async appendReplicated(records: Uint8Array): Promise<ReplicatedAppendResult> {
     this.assertOpen();
     const firstOffset = this.nextOffsetToAssign;
-    const checked = this.checkReplicatedBatches(records);
+    const checked = splitReplicatedBatches(records, {
+      logEndOffset: this.nextOffsetToAssign, latestEpoch: this.epochCache.latestEpoch, batchBytesMax: this.options.config.batchBytesMax,
+    });
     if (checked.length === 0) return { firstOffset, lastOffset: firstOffset - 1, batchCount: 0 };
     const pending = checked.map(({ bytes, header }) => {
       if (header.partitionLeaderEpoch >= 0) this.epochCache.assign(header.partitionLeaderEpoch, header.baseOffset);
@@ -350,7 +343,8 @@ export class PartitionLog {
    */
   async applyRetention(): Promise<number> {
     this.assertOpen();
-    const doomed = this.segmentsPastRetention();
+    const { retentionBytes, retentionMs } = this.options.config;
+    const doomed = segmentsPastRetention(this.segments, { retentionBytes, retentionMs, nowMs: this.options.nowMs(), highWatermark: this.highWatermarkOffset });
     if (doomed.length === 0) return 0;
     this.segments = this.segments.slice(doomed.length);
     for (const segment of doomed) {
@@ -400,34 +394,6 @@ export class PartitionLog {
     if (latest !== null && epoch < latest) {
       throw new SluiceError('FENCED_LEADER_EPOCH', `leader epoch ${epoch} is older than epoch ${latest}, the latest in this log`);
     }
-  }
-
-  // Splits and checks replicated batches as one unit: offsets continue the log, epochs never go
-  // back, framing and CRC hold. Nothing is changed.
-  private checkReplicatedBatches(records: Uint8Array): BatchToWrite[] {
-    const batchBytesMax = this.options.config.batchBytesMax;
-    const checked: BatchToWrite[] = [];
-    let expectedOffset = this.nextOffsetToAssign;
-    let latestEpoch = this.epochCache.latestEpoch ?? -1;
-    for (let at = 0; at < records.length;) {
-      const framing = checkBatchFraming(records, at, batchBytesMax);
-      if (framing.kind === 'end') break;
-      if (framing.kind !== 'valid') {
-        const problem = framing.kind === 'corrupt' && framing.reason.startsWith('batch size') ? 'MESSAGE_TOO_LARGE' : 'CORRUPT_MESSAGE';
-        throw new SluiceError(problem, `replicated batch at byte ${at} (expected offset ${expectedOffset}): ${framing.reason}`);
-      }
-      const header = framing.header;
-      if (header.baseOffset !== expectedOffset) throw new ReplicaOffsetMismatchError(expectedOffset, header.baseOffset);
-      if (header.lastOffsetDelta < 0) throw new SluiceError('INVALID_RECORD', `replicated batch at offset ${expectedOffset} has lastOffsetDelta ${header.lastOffsetDelta}`);
-      if (header.partitionLeaderEpoch >= 0 && header.partitionLeaderEpoch < latestEpoch) {
-        throw new SluiceError('INVALID_RECORD', `replicated batch at offset ${expectedOffset} has leader epoch ${header.partitionLeaderEpoch}, older than ${latestEpoch}`);
-      }
-      latestEpoch = Math.max(latestEpoch, header.partitionLeaderEpoch);
-      checked.push({ bytes: records.subarray(at, at + framing.sizeBytes), header });
-      expectedOffset = lastOffsetOf(header) + 1;
-      at += framing.sizeBytes;
-    }
-    return checked;
   }
 
   // Producer state is derived from the batch headers of the last PRODUCER_STATE_SEGMENTS
@@ -555,22 +521,6 @@ export class PartitionLog {
     this.flushed = Math.min(this.flushed, segment.nextOffset);
     this.highWatermarkOffset = Math.min(this.highWatermarkOffset, segment.nextOffset);
     this.options.logger.warn({ requestedOffset: offset, logEndOffset: segment.nextOffset }, 'log truncated');
-  }
-
-  private segmentsPastRetention(): LogSegment[] {
-    const { retentionBytes, retentionMs } = this.options.config;
-    const candidates = this.segments.slice(0, -1).filter((segment) => segment.nextOffset <= this.highWatermarkOffset);
-    const doomed: LogSegment[] = [];
-    let excessBytes = retentionBytes === null ? 0 : this.sizeBytes - retentionBytes;
-    const cutoffMs = retentionMs === null ? null : this.options.nowMs() - retentionMs;
-    for (const segment of candidates) {
-      const tooOld = cutoffMs !== null && segment.maxTimestamp !== null && segment.maxTimestamp < cutoffMs;
-      const tooBig = retentionBytes !== null && excessBytes - segment.sizeBytes >= 0;
-      if (!tooOld && !tooBig) break;
-      excessBytes -= segment.sizeBytes;
-      doomed.push(segment);
-    }
-    return doomed;
   }
 }
 

@@ -7,7 +7,8 @@ import {
   LEADER_EPOCH_CHECKPOINT_FILE, LeaderEpochCache, UNDEFINED_EPOCH_END_OFFSET, formatLeaderEpochCheckpoint, parseLeaderEpochCheckpoint,
   type EpochEntry,
 } from '../../../src/storage/leader-epoch-cache.js';
-import { ReplicaOffsetMismatchError, type PartitionLog } from '../../../src/storage/partition-log.js';
+import type { PartitionLog } from '../../../src/storage/partition-log.js';
+import { ReplicaOffsetMismatchError } from '../../../src/storage/replicated-batches.js';
 import { SMALL_LOG_CONFIG, makeBatch, makeTempDir, openLog } from '../../helpers/storage.js';
 
 const cleanups: Array<() => Promise<void>> = [];
