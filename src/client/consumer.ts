@@ -4,10 +4,11 @@ import { decodeRecordsAs, type RecordHeader } from '../record/index.js';
 import { sleep } from './backoff.js';
 import { CONSUMER_SETTINGS, resolveSettings, type SettingValues } from './client-config.js';
 import { Cluster, type ClientOptions } from './cluster.js';
+import { ConsumerCommits } from './consumer-commits.js';
 import type { Connection } from './connection.js';
 import { SluiceClientError, errorFromCode, isSluiceClientError } from './errors.js';
 import { silentLogger, type ClientLogger } from './logger.js';
-import { checkGroupId, commitOffsetsRouted, listOffsetsRouted, type OffsetToCommit, type TopicPartition } from './offsets.js';
+import { checkGroupId, listOffsetsRouted, type OffsetToCommit, type TopicPartition } from './offsets.js';
 import { retryActionFor } from './retry-policy.js';
 import { partitionKey } from './record-accumulator.js';
 import { verifiedBatches } from './record-batches.js';
@@ -130,7 +131,6 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private readonly groupId: string | null;
   private readonly fallback: FallbackPosition;
   private readonly defaultFrom: StartPosition;
-  private autoCommit: boolean;
   private readonly streams = new Map<string, PartitionStream>();
   private readonly queue = new Fifo<QueueItem>();
   /** Connections whose loss is being watched. */
@@ -139,8 +139,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private wake: (() => void) | null = null;
   private iterating = false;
   private closing = false;
-  private autoCommitTimer: ReturnType<typeof setTimeout> | null = null;
-  private committedOffsetsServed = true;
+  private readonly commits: ConsumerCommits;
 
   constructor(options: ConsumerOptions) {
     this.cluster = new Cluster(options, 'consumer');
@@ -153,13 +152,17 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       throw new SluiceClientError('invalid-argument', `fallbackPosition ${String(this.fallback)} must be 'earliest', 'latest' or 'error'`);
     }
     this.defaultFrom = options.from ?? (this.groupId !== null ? 'committed' : this.fallback === 'earliest' ? 'earliest' : 'latest');
-    this.autoCommit = options.autoCommit ?? this.groupId !== null;
-    if (this.autoCommit && this.groupId === null) throw new SluiceClientError('invalid-argument', 'autoCommit needs a groupId');
+    this.commits = new ConsumerCommits({
+      cluster: this.cluster, groupId: this.groupId, autoCommit: options.autoCommit ?? this.groupId !== null,
+      autoCommitIntervalMs: this.settings.autoCommitIntervalMs, logger: this.logger,
+      positions: () => this.streams.values(),
+      positionOf: (topic, partition) => this.streams.get(partitionKey(topic, partition)),
+    });
   }
 
   /** False once a broker answered OffsetFetch or OffsetCommit as not served. */
   get committedOffsetsAvailable(): boolean {
-    return this.committedOffsetsServed;
+    return this.commits.served;
   }
 
   /** Assigns partitions, each from its start position, and subscribes to them. */
@@ -172,11 +175,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     }
     const starts = await resolveStartOffsets({
       cluster: this.cluster, groupId: this.groupId, fallback: this.fallback, logger: this.logger,
-      committedOffsetsNotServed: () => { this.committedOffsetsServed = false; },
+      committedOffsetsNotServed: () => this.commits.markNotServed(),
     }, assignments.map((entry) => ({ ...entry, from: entry.from ?? this.defaultFrom })));
     const streams = assignments.map(({ topic, partition }, index) => this.newStream(topic, partition, starts[index]!));
     await Promise.all(streams.map((stream) => this.cluster.retrying([stream.topic], () => this.subscribeAtLeader(stream))));
-    this.armAutoCommit();
+    this.commits.arm();
   }
 
   /** Assigns every partition of `topics` (as the broker lists them now). No group rebalancing. */
@@ -288,34 +291,14 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    * Throws not-served (a SluiceClientError) when the broker does not serve OffsetCommit.
    */
   async commit(offsets?: readonly OffsetToCommit[]): Promise<void> {
-    if (this.groupId === null) throw new SluiceClientError('invalid-argument', 'commit() needs a groupId');
-    const entries = offsets ?? [...this.streams.values()].map((stream) => ({ topic: stream.topic, partition: stream.partition, offset: stream.consumed }));
-    await this.commitWith(this.groupId, entries);
-  }
-
-  // Commits at the group's coordinator; `retries` 0 tries once (close() does not wait for a cluster that went away).
-  private async commitWith(groupId: string, entries: readonly OffsetToCommit[], retries?: number): Promise<void> {
-    try {
-      await commitOffsetsRouted(this.cluster, groupId, entries, retries === undefined ? {} : { retries });
-    } catch (error) {
-      if (isSluiceClientError(error, 'not-served')) this.committedOffsetsServed = false;
-      throw error;
-    }
-    for (const entry of entries) {
-      const stream = this.streams.get(partitionKey(entry.topic, entry.partition));
-      if (stream !== undefined) stream.committed = entry.offset;
-    }
+    await this.commits.commit(offsets);
   }
 
   /** Stops reading: commits consumed positions (with autoCommit), ends the iterator, closes the connection. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    if (this.autoCommitTimer !== null) clearTimeout(this.autoCommitTimer);
-    this.autoCommitTimer = null;
-    // One attempt, and only while connected: a consumer whose brokers are gone closes at once.
-    const connected = [...this.streams.values()].some((stream) => stream.connection?.isOpen === true);
-    if (this.autoCommit && connected) await this.commitChanged(0);
+    await this.commits.close([...this.streams.values()].some((stream) => stream.connection?.isOpen === true));
     this.cluster.close();
     this.notify();
   }
@@ -501,31 +484,5 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.logger.error({ err: error }, 'consumer failed');
     this.failure = error;
     this.notify();
-  }
-
-  // ---- auto-commit ----
-
-  private armAutoCommit(): void {
-    if (!this.autoCommit || this.autoCommitTimer !== null || this.closing) return;
-    this.autoCommitTimer = setTimeout(() => {
-      this.autoCommitTimer = null;
-      void this.commitChanged().finally(() => this.armAutoCommit());
-    }, this.settings.autoCommitIntervalMs);
-  }
-
-  // Commits the partitions whose consumed position moved since their last commit.
-  private async commitChanged(retries?: number): Promise<void> {
-    const changed = [...this.streams.values()].filter((stream) => stream.consumed !== stream.committed);
-    if (changed.length === 0 || this.groupId === null) return;
-    try {
-      await this.commitWith(this.groupId, changed.map((stream) => ({ topic: stream.topic, partition: stream.partition, offset: stream.consumed })), retries);
-    } catch (error) {
-      if (isSluiceClientError(error, 'not-served')) {
-        this.autoCommit = false;
-        this.logger.warn({ groupId: this.groupId }, `${error.message}: auto-commit is off`);
-        return;
-      }
-      this.logger.warn({ groupId: this.groupId, err: error }, 'auto-commit failed; will try again');
-    }
   }
 }
