@@ -50,6 +50,7 @@ export class Broker {
       // In a cluster the high watermark is the least log end over the ISR, set by each leader.
       highWatermarkFollowsFlush: config.etcd === '', nowMs: () => Date.now(), logger, onFatal,
       syncObserver: { nowMs: () => performance.now(), onSync: metrics.observeSync },
+      tailCacheTotalBytesMax: config.tailCacheTotalBytesMax,
     });
     const metadata = await openMetadataStore(config, logger);
     const partitions = await PartitionManager.start(logs, metadata, config.brokerId, {
@@ -86,7 +87,7 @@ export class Broker {
     await metadata.campaignForController(config.brokerId, controllerRole);
     metrics.attach({
       connectionCount: () => server.connectionCount, logs: () => logs.partitions, underReplicatedPartitions: () => partitions.underReplicatedCount(),
-      leaderElections: () => controllerRole.leaderElections,
+      leaderElections: () => controllerRole.leaderElections, tailCacheBytes: () => logs.tailCacheBytes,
     });
     logger.info({
       host: config.host, port: server.port, dataDir: config.dataDir, partitions: logs.partitions.size,

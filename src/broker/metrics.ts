@@ -17,6 +17,8 @@ export interface MetricsSources {
   readonly underReplicatedPartitions?: () => number;
   /** Leader changes this broker made as controller, over all its terms (failover and rebalancing). */
   readonly leaderElections?: () => number;
+  /** Bytes held by every partition's tail cache together. */
+  readonly tailCacheBytes?: () => number;
 }
 
 /** How the metrics are built. */
@@ -76,6 +78,10 @@ export class BrokerMetrics {
     new Gauge({
       name: 'sluice_under_replicated_partitions', help: 'Partitions this broker leads whose ISR is smaller than their replica set', registers,
       collect(this: Gauge) { this.set(metrics.sources?.underReplicatedPartitions?.() ?? 0); },
+    });
+    new Gauge({
+      name: 'sluice_tail_cache_bytes', help: 'Memory held by the tail caches of every partition log together (at most tailCacheTotalBytesMax)', registers,
+      collect(this: Gauge) { this.set(metrics.sources?.tailCacheBytes?.() ?? 0); },
     });
     new Gauge({
       name: 'sluice_websocket_connections', help: 'Open WebSocket client connections', registers,

@@ -10,6 +10,8 @@ import { ensureMetaProperties, type MetaProperties } from './meta-properties.js'
 import { readOffsetCheckpoint, writeOffsetCheckpoint, type PartitionOffset } from './offset-checkpoint-file.js';
 import { PartitionLog } from './partition-log.js';
 import { parsePartitionDirName, partitionDirName } from './segment-names.js';
+import type { CachedBatch } from './tail-cache.js';
+import { TailCacheBudget } from './tail-cache-budget.js';
 
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
 export const HIGH_WATERMARK_CHECKPOINT_FILE = 'replication-offset-checkpoint';
@@ -37,6 +39,8 @@ export interface LogManagerOptions {
   readonly onFatal: (error: Error) => void;
   /** Passed to every partition log: watches each group-commit fsync (metrics). */
   readonly syncObserver?: SyncObserver;
+  /** Bytes all the partitions' tail caches may hold together; unlimited when absent (each cache has its own limit). */
+  readonly tailCacheTotalBytesMax?: number;
 }
 
 /**
@@ -54,7 +58,19 @@ export class LogManager {
   // Checkpoints, retention and close run one at a time: they share temp files and segments.
   private maintenance: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly options: LogManagerOptions, readonly meta: MetaProperties) {}
+  private readonly tailCacheBudget: TailCacheBudget<CachedBatch> | undefined;
+
+  private constructor(private readonly options: LogManagerOptions, readonly meta: MetaProperties) {
+    this.tailCacheBudget = options.tailCacheTotalBytesMax === undefined ? undefined : new TailCacheBudget(options.tailCacheTotalBytesMax);
+  }
+
+  /** Bytes held by every partition's tail cache together. */
+  get tailCacheBytes(): number {
+    if (this.tailCacheBudget !== undefined) return this.tailCacheBudget.sizeBytes;
+    let bytes = 0;
+    for (const log of this.logs.values()) bytes += log.tailCacheBytes;
+    return bytes;
+  }
 
   /** Opens the data directory, recovering every partition log in it. */
   static async open(options: LogManagerOptions): Promise<LogManager> {
@@ -232,6 +248,7 @@ export class LogManager {
       nowMs: this.options.nowMs, logger: this.options.logger.child({ topic, partition }),
       onFatal: this.options.onFatal,
       syncObserver: this.options.syncObserver,
+      ...(this.tailCacheBudget === undefined ? {} : { tailCacheBudget: this.tailCacheBudget }),
     });
   }
 

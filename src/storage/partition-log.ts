@@ -12,7 +12,8 @@ import { ProducerStateTable } from './producer-state.js';
 import { splitReplicatedBatches } from './replicated-batches.js';
 import { segmentsPastRetention } from './retention.js';
 import { batchBoundaryAtOrBefore, firstRecordAtOrAfter, readSegment, type LogReadResult, type SegmentReadOptions } from './segment-reads.js';
-import { TailCache } from './tail-cache.js';
+import { TailCache, type CachedBatch } from './tail-cache.js';
+import type { TailCacheBudget } from './tail-cache-budget.js';
 
 export type { LogReadResult } from './segment-reads.js';
 
@@ -38,6 +39,8 @@ export interface PartitionLogOptions {
   readonly onFatal: (error: Error) => void;
   /** Watches every group-commit fsync (metrics); none when absent. */
   readonly syncObserver?: SyncObserver;
+  /** The broker-wide limit over every partition's tail cache; none when absent. */
+  readonly tailCacheBudget?: TailCacheBudget<CachedBatch>;
 }
 
 /** Offsets a durable append was given. */
@@ -91,7 +94,7 @@ export class PartitionLog {
     this.nextOffsetToAssign = logEndOffset;
     this.flushed = logEndOffset;
     this.highWatermarkOffset = options.highWatermarkFollowsFlush ? logEndOffset : clamp(options.highWatermark ?? 0, this.logStartOffset, logEndOffset);
-    this.tailCache = new TailCache(options.config.tailCacheBytesMax);
+    this.tailCache = new TailCache(options.config.tailCacheBytesMax, options.tailCacheBudget ?? null);
     this.readOptions = { batchBytesMax: options.config.batchBytesMax, indexIntervalBytes: options.config.indexIntervalBytes, logger: options.logger };
     this.committer = new GroupCommitter(
       { write: (batches) => this.writeGroup(batches), sync: () => this.syncActive() },
@@ -141,6 +144,11 @@ export class PartitionLog {
   /** Total bytes of all segment files. */
   get sizeBytes(): number {
     return this.segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+  }
+
+  /** Memory held by this log's tail cache. */
+  get tailCacheBytes(): number {
+    return this.tailCache.sizeBytes;
   }
 
   get commitStats(): Readonly<GroupCommitStats> {

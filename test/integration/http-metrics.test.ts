@@ -11,7 +11,7 @@ const encoder = new TextEncoder();
 const METRIC_NAMES = [
   'sluice_produce_requests_total', 'sluice_produce_records_total', 'sluice_produce_bytes_total', 'sluice_fetch_bytes_total',
   'sluice_http_requests_total', 'sluice_fsync_duration_seconds', 'sluice_appends_per_fsync', 'sluice_fsync_bytes_total',
-  'sluice_websocket_connections', 'sluice_log_end_offset', 'sluice_high_watermark', 'sluice_log_start_offset', 'sluice_native_addon_info',
+  'sluice_websocket_connections', 'sluice_tail_cache_bytes', 'sluice_log_end_offset', 'sluice_high_watermark', 'sluice_log_start_offset', 'sluice_native_addon_info',
   'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds',
 ];
 
@@ -83,6 +83,8 @@ describe('/metrics of a broker process', () => {
     expect(delta('sluice_http_requests_total{route="/v1/topics/:topic/records",status="200"}')).toBe(1);
     expect(sample(after, `sluice_log_end_offset{topic="watched",partition="${partition}"}`)).toBe(3);
     expect(sample(after, `sluice_high_watermark{topic="watched",partition="${partition}"}`)).toBe(3);
+    // The batch just written is in its partition's tail cache: the broker-wide total holds at least it.
+    expect(sample(after, 'sluice_tail_cache_bytes')).toBeGreaterThanOrEqual(delta('sluice_produce_bytes_total{transport="http"}'));
   });
 
   it('counts WebSocket connections and WebSocket produce and fetch', async () => {

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeBatchHeader, encodeRecordBatch } from '../../../src/record/index.js';
 import { concatBytes } from '../../../src/record/concat-bytes.js';
 import type { LogReadResult, PartitionLog } from '../../../src/storage/partition-log.js';
-import { TailCache } from '../../../src/storage/tail-cache.js';
+import { TailCache, type CachedBatch } from '../../../src/storage/tail-cache.js';
+import { TailCacheBudget } from '../../../src/storage/tail-cache-budget.js';
 import { appendConcurrently, planBatch } from '../../helpers/log-assertions.js';
 import { SMALL_LOG_CONFIG, makeTempDir, openLog } from '../../helpers/storage.js';
 
@@ -20,6 +21,69 @@ function written(baseOffset: number, count: number, valueBytes = 50): { bytes: U
 function run(batchCount: number, from = 0): ReturnType<typeof written>[] {
   return Array.from({ length: batchCount }, (_, k) => written(from + 2 * k, 2));
 }
+
+describe('TailCache under a broker-wide budget', () => {
+  const size = run(1)[0]!.bytes.length;
+
+  it('evicts the oldest batches of any partition first, so the caches together stay within the budget', () => {
+    const budget = new TailCacheBudget<CachedBatch>(5 * size);
+    const a = new TailCache(1 << 20, budget);
+    const b = new TailCache(1 << 20, budget);
+    a.add(run(4), 0);
+    expect(budget.sizeBytes).toBe(4 * size);
+    b.add(run(3), 0);
+    // a's two oldest went for b's newest: 2 + 3 batches.
+    expect(budget.sizeBytes).toBe(5 * size);
+    expect(a.sizeBytes + b.sizeBytes).toBe(5 * size);
+    expect(a.read(3, 1 << 20, 100)).toBeNull();
+    expect(a.read(4, 1 << 20, 100)).toMatchObject({ batchCount: 2, nextOffset: 8 });
+    expect(b.read(0, 1 << 20, 100)).toMatchObject({ batchCount: 3, nextOffset: 6 });
+    b.add(run(3, 6), 0);
+    // Then a's last two and b's oldest one.
+    expect(a.sizeBytes).toBe(0);
+    expect(b.read(0, 1 << 20, 100)).toBeNull();
+    expect(b.read(2, 1 << 20, 100)).toMatchObject({ batchCount: 5, nextOffset: 12 });
+    expect(budget.sizeBytes).toBe(5 * size);
+  });
+
+  it('gets back what a cache frees on its own (its own limit, a cut tail), and skips those batches later', () => {
+    const budget = new TailCacheBudget<CachedBatch>(5 * size);
+    const small = new TailCache(2 * size, budget);
+    const other = new TailCache(1 << 20, budget);
+    small.add(run(5), 0);
+    expect(small.sizeBytes).toBe(2 * size);
+    expect(budget.sizeBytes).toBe(2 * size);
+    small.clear();
+    expect(budget.sizeBytes).toBe(0);
+    other.add(run(3), 0);
+    // The log was cut and written again from offset 0: the same offsets, other batches.
+    small.add(run(2), 0);
+    expect(budget.sizeBytes).toBe(5 * size);
+    other.add(run(1, 6), 0);
+    // The charges of small's first batches come first in the queue, but those batches are gone:
+    // the oldest still held is other's first.
+    expect(small.read(0, 1 << 20, 100)).toMatchObject({ batchCount: 2, nextOffset: 4 });
+    expect(other.read(0, 1 << 20, 100)).toBeNull();
+    expect(other.read(2, 1 << 20, 100)).toMatchObject({ batchCount: 3, nextOffset: 8 });
+    expect(budget.sizeBytes).toBe(5 * size);
+  });
+
+  it('holds nothing with a budget of 0, and keeps the budget through thousands of adds over many caches', () => {
+    const none = new TailCacheBudget<CachedBatch>(0);
+    const cache = new TailCache(1 << 20, none);
+    cache.add(run(3), 0);
+    expect(cache.sizeBytes).toBe(0);
+    expect(cache.read(0, 1 << 20, 100)).toBeNull();
+    const budget = new TailCacheBudget<CachedBatch>(50 * size);
+    const caches = Array.from({ length: 100 }, () => new TailCache(10 * size, budget));
+    for (let k = 0; k < 3_000; k++) caches[k % 100]!.add(run(1, 2 * Math.floor(k / 100)), 0);
+    expect(budget.sizeBytes).toBe(50 * size);
+    expect(caches.reduce((sum, entry) => sum + entry.sizeBytes, 0)).toBe(50 * size);
+    // The 50 newest batches are the last round's: partitions 50–99 at offset 58.
+    expect(caches[99]!.read(58, 1 << 20, 100)).toMatchObject({ batchCount: 1 });
+    expect(caches[49]!.read(58, 1 << 20, 100)).toBeNull();
+  });
+});
 
 describe('TailCache', () => {
   it('returns whole batches from the one holding the offset, within maxBytes and before the bound', () => {
