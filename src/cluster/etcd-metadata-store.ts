@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Etcd3, type IKeyValue, type IOptions, type IRequestOp, type ITxnResponse, type Watcher } from 'etcd3';
+import { Etcd3, type IKeyValue, type IOptions, type IRequestOp, type ITxnResponse } from 'etcd3';
 import { pino, type Logger } from 'pino';
 import { assert } from '../errors/assert.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import {
   decodeBroker, decodeController, decodePartition, decodeTopic, encodePartition, encodeTopic, initialPartitionState, type StoredTopicValue,
 } from './etcd-codec.js';
-import { etcdCall, etcdFailure } from './etcd-errors.js';
-import { translateWatchEvents, type EtcdWatchEvent } from './etcd-events.js';
+import { etcdCall } from './etcd-errors.js';
 import { DEFAULT_ETCD_PREFIX, EtcdKeys } from './etcd-keys.js';
+import { EtcdMetadataWatch } from './etcd-metadata-watch.js';
 import { EtcdSession } from './etcd-session.js';
 import {
   freezePartitionState, partitionStateProblem,
-  type BrokerInfo, type ControllerCallbacks, type CreateTopicRequest, type MetadataEvent, type MetadataListener, type MetadataStore,
+  type BrokerInfo, type ControllerCallbacks, type CreateTopicRequest, type MetadataListener, type MetadataStore,
   type PartitionState, type TopicMetadata, type Versioned,
 } from './metadata-store.js';
 import { assignReplicas } from './replica-assignment.js';
@@ -86,8 +86,7 @@ interface ReadPartition {
 
 /** A MetadataStore kept in etcd; see the top of this file. */
 export class EtcdMetadataStore implements MetadataStore {
-  private readonly listeners = new Set<{ readonly listener: MetadataListener }>();
-  private watcher: Promise<Watcher> | null = null;
+  private readonly metadataWatch: EtcdMetadataWatch;
   private closed = false;
 
   private constructor(
@@ -96,7 +95,9 @@ export class EtcdMetadataStore implements MetadataStore {
     private readonly keys: EtcdKeys,
     private readonly session: EtcdSession,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.metadataWatch = new EtcdMetadataWatch(client, keys, options.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS, logger);
+  }
 
   /** Connects to etcd and checks that it answers; REQUEST_TIMED_OUT when it does not. */
   static async open(options: EtcdMetadataStoreOptions): Promise<EtcdMetadataStore> {
@@ -257,16 +258,7 @@ export class EtcdMetadataStore implements MetadataStore {
 
   async watch(listener: MetadataListener): Promise<() => void> {
     this.assertOpen();
-    const starting = (this.watcher ??= this.startWatcher());
-    try {
-      await starting;
-    } catch (error) {
-      if (this.watcher === starting) this.watcher = null;
-      throw error;
-    }
-    const subscription = { listener };
-    this.listeners.add(subscription);
-    return () => { this.listeners.delete(subscription); };
+    return this.metadataWatch.subscribe(listener);
   }
 
   async allocateProducerId(): Promise<bigint> {
@@ -279,11 +271,7 @@ export class EtcdMetadataStore implements MetadataStore {
     if (this.closed) return;
     this.closed = true;
     await this.session.close();
-    this.listeners.clear();
-    const watcher = this.watcher;
-    this.watcher = null;
-    // Not awaited: with etcd unreachable a cancel waits for the stream to return; closing the client ends it anyway.
-    if (watcher !== null) void watcher.then((w) => w.cancel(), () => undefined).catch(() => undefined);
+    this.metadataWatch.close();
     this.client.close();
     this.logger.info('metadata store closed');
   }
@@ -366,69 +354,6 @@ export class EtcdMetadataStore implements MetadataStore {
   // Several ranges at one revision: a transaction with no compares runs its success branch.
   private read(what: string, ranges: IRequestOp[]): Promise<ITxnResponse> {
     return etcdCall(what, () => this.client.kv.txn({ compare: [], success: ranges }));
-  }
-
-  // One etcd watch on the whole prefix, shared by every listener; established before it resolves.
-  private async startWatcher(): Promise<Watcher> {
-    const watcher = this.client.watch().prefix(this.keys.root).withPreviousKV().watcher();
-    watcher.on('data', (response) => this.dispatch(watcher, response.events as unknown as EtcdWatchEvent[]));
-    watcher.on('disconnected', (error) => this.logger.warn({ err: error }, 'metadata watch disconnected; etcd3 resumes it from the last revision seen'));
-    const timeoutMs = this.options.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        watcher.once('connected', () => resolve());
-        watcher.once('error', (error) => reject(etcdFailure('starting the metadata watch', error)));
-        timer = setTimeout(() => reject(new SluiceError('REQUEST_TIMED_OUT', `etcd did not start the metadata watch within ${timeoutMs} ms`)), timeoutMs);
-      });
-    } catch (error) {
-      void watcher.cancel().catch(() => undefined);
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-    watcher.on('error', (error) => {
-      // etcd cancelled the watch (its start revision was compacted): changes may have been missed.
-      this.logger.error({ err: error }, 'metadata watch cancelled by etcd; watching again from now, changes in between are not reported');
-      void this.restartWatcher();
-    });
-    return watcher;
-  }
-
-  private async restartWatcher(): Promise<void> {
-    for (let attempt = 1; !this.closed; attempt++) {
-      const restarting = this.startWatcher();
-      this.watcher = restarting;
-      try {
-        await restarting;
-        return;
-      } catch (error) {
-        this.logger.warn({ err: error, attempt }, 'restarting the metadata watch failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** Math.min(attempt, 10))));
-      }
-    }
-  }
-
-  private dispatch(watcher: Watcher, watchEvents: readonly EtcdWatchEvent[]): void {
-    // etcd3 resumes a broken watch from the response's header revision + 1; a response of a
-    // catching-up watch may carry a header revision past its last event, so resume after the
-    // last event instead and miss nothing.
-    const last = watchEvents.at(-1);
-    if (last !== undefined) watcher.request.start_revision = Number(last.kv.mod_revision) + 1;
-    const { events, problems } = translateWatchEvents(this.keys, watchEvents);
-    for (const problem of problems) this.logger.error({ problem }, 'a metadata change could not be read; it is not reported');
-    for (const event of events) this.emit(event);
-  }
-
-  // A throwing listener is a bug of its own; it is rethrown outside the store so that the change stands.
-  private emit(event: MetadataEvent): void {
-    for (const { listener } of [...this.listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        queueMicrotask(() => { throw error; });
-      }
-    }
   }
 
   private assertOpen(): void {
