@@ -48,6 +48,7 @@ function header(results: CompareResults): string {
     `Each figure: median (min–max) of ${plan.runs} run${plan.runs === 1 ? '' : 's'}, each on fresh streams, after a warm-up that is not counted ` +
       `(${count(plan.warmUpRecords)} records produced and consumed, ${count(plan.warmUpSequentialRecords)} sent one at a time). Values ${plan.valueBytes} B. ` +
       `(a) ${count(plan.produceRecords)} records, ${count(plan.produceInFlight)} in flight; (b) ${count(plan.sequentialRecords)} records one at a time; ` +
+      `each latency workload — (b), and (d) at each rate — first runs uncounted (${count(plan.latencyWarmUpRecords)} records; ${plan.latencyWarmUpSeconds} s), so that its figures are its own steady state, not the end of the workload before; ` +
       `(c) one consumer reads (a)'s stream from the start; (d) ${plan.endToEndRatesPerSecond.map(count).join(', ')} records/s for ${plan.endToEndSeconds} s each, latency from the intended send time; ` +
       `(e) ${plan.parallelProducers} producers, ${count(plan.parallelRecords)} records in all, ${count(plan.parallelInFlightPerProducer)} in flight each. ` +
       `One system runs at a time; RSS is each server process's peak (sampled every ${plan.rssSampleIntervalMs} ms), MB = 10^6 bytes.`,

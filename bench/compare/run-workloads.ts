@@ -28,11 +28,12 @@ export async function runWorkloads(system: SystemUnderTest, plan: ComparePlan, l
   const runner = new RunContext(system, plan, log);
   await runner.warmUp();
   const { produce, consume } = await runner.produceThenConsume();
-  const sequential = await runner.latencyRuns('(b) sequential', 1, (stream) => system.produceSequential({ stream, records: plan.sequentialRecords, valueBytes: plan.valueBytes }));
+  const sequential = await runner.latencyRuns('(b) sequential', 1, (stream, warmUp) =>
+    system.produceSequential({ stream, records: warmUp ? plan.latencyWarmUpRecords : plan.sequentialRecords, valueBytes: plan.valueBytes }));
   const endToEnd: EndToEndResult[] = [];
   for (const ratePerSecond of plan.endToEndRatesPerSecond) {
-    const result = await runner.latencyRuns(`(d) end-to-end ${formatNumber(ratePerSecond, 0)}/s`, 1,
-      (stream) => system.endToEnd({ stream, ratePerSecond, seconds: plan.endToEndSeconds, valueBytes: plan.valueBytes }));
+    const result = await runner.latencyRuns(`(d) end-to-end ${formatNumber(ratePerSecond, 0)}/s`, 1, (stream, warmUp) =>
+      system.endToEnd({ stream, ratePerSecond, seconds: warmUp ? plan.latencyWarmUpSeconds : plan.endToEndSeconds, valueBytes: plan.valueBytes }));
     endToEnd.push({ ...result, ratePerSecond });
   }
   const parallel = system.produceParallel === undefined ? null : await runner.throughputRuns(`(e) ${plan.parallelProducers} producers`, plan.parallelProducers,
@@ -97,8 +98,14 @@ class RunContext {
     };
   }
 
-  async latencyRuns(label: string, partitions: number, work: (stream: string) => Promise<LatencySummaryMs>): Promise<LatencyResult> {
-    const { runs, failures } = await this.repeated(label, partitions, work, (l) =>
+  /** `plan.runs` measured runs of `work`, after a shorter one (`warmUp` true) that is not counted. */
+  async latencyRuns(label: string, partitions: number, work: (stream: string, warmUp: boolean) => Promise<LatencySummaryMs>): Promise<LatencyResult> {
+    const warmUpStream = freshStreamName(`${workloadLetterOf(label)}warm`, 0);
+    await this.onStream(warmUpStream, partitions, async () => {
+      const outcome = await this.timed(`${label} warm-up`, () => work(warmUpStream, true));
+      if (outcome.ok) this.log(`${this.system.name}: ${label} warm-up (not counted): p99 ${formatMs(outcome.value.p99)} ms (${formatNumber(outcome.value.count, 0)} records)`);
+    }, (error) => this.log(`${this.system.name}: ${label} warm-up stream: ${error}`));
+    const { runs, failures } = await this.repeated(label, partitions, (stream) => work(stream, false), (l) =>
       `p50 ${formatMs(l.p50)} ms, p99 ${formatMs(l.p99)} ms, p99.9 ${formatMs(l.p999)} ms (${formatNumber(l.count, 0)} records)`);
     return latencyResult(runs, failures);
   }
