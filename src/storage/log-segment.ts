@@ -47,6 +47,11 @@ export class LogSegment {
   private lastBatch: { offset: number; position: number } | null = null;
   /** The file size when the index files were last written (-1: not since open). */
   private indexesWrittenAtBytes = -1;
+  /** Bumped by every truncation: a snapshot of the indexes taken before one is stale. */
+  private indexGeneration = 0;
+  /** The index files' writes, one after another in the order they were asked for (they share temp paths). */
+  private indexWrites: Promise<void> = Promise.resolve();
+  private deleted = false;
 
   private constructor(
     readonly directory: string,
@@ -182,6 +187,7 @@ export class LogSegment {
     assert(position <= this.sizeBytes, 'truncate only shrinks');
     this.offsetIndex.truncateToPosition(position);
     this.indexesWrittenAtBytes = -1;
+    this.indexGeneration += 1;
     this.timeIndex.truncateToOffset(offset);
     this.lastBatch = null;
     await this.truncateToPosition(position);
@@ -222,12 +228,26 @@ export class LogSegment {
     }
   }
 
-  /** Writes both index files from memory and fsyncs them. */
-  async writeIndexes(): Promise<void> {
+  /**
+   * Writes both index files as the indexes stand now (a snapshot taken at the call) and fsyncs
+   * them. Appends may go on meanwhile: the files are only a shortcut for recovery, which checks
+   * the entry it starts from. Writes of one segment land in the order they were asked for, so
+   * the last snapshot asked for (a roll's, a close's) is the one left on disk; none lands after
+   * delete().
+   */
+  writeIndexes(): Promise<void> {
     const sizeBytes = this.sizeBytes;
-    await writeFileAtomically(this.offsetIndexPath, this.offsetIndex.toBytes());
-    await writeFileAtomically(this.timeIndexPath, this.timeIndex.toBytes());
-    this.indexesWrittenAtBytes = sizeBytes;
+    const generation = this.indexGeneration;
+    const offsetIndexBytes = this.offsetIndex.toBytes();
+    const timeIndexBytes = this.timeIndex.toBytes();
+    const written = this.indexWrites.then(async () => {
+      if (this.deleted) return;
+      await writeFileAtomically(this.offsetIndexPath, offsetIndexBytes);
+      await writeFileAtomically(this.timeIndexPath, timeIndexBytes);
+      if (generation === this.indexGeneration) this.indexesWrittenAtBytes = sizeBytes;
+    });
+    this.indexWrites = written.catch(() => undefined);
+    return written;
   }
 
   /** True when the index files on disk were written since the last append. */
@@ -235,13 +255,15 @@ export class LogSegment {
     return this.indexesWrittenAtBytes === this.sizeBytes;
   }
 
-  /** Closes the file handle. */
+  /** Closes the file handle once the index writes asked for have landed. */
   async close(): Promise<void> {
+    await this.indexWrites;
     await this.handle.close();
   }
 
-  /** Closes and removes all three files. */
+  /** Closes and removes all three files; index writes not yet begun are dropped. */
   async delete(): Promise<void> {
+    this.deleted = true;
     await this.close();
     await unlinkIfPresent(this.logPath);
     await unlinkIfPresent(this.offsetIndexPath);

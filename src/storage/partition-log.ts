@@ -374,10 +374,12 @@ export class PartitionLog {
    */
   async writeActiveIndexes(): Promise<void> {
     if (this.closed) return;
-    // Exclusive: a roll writes the same files when this segment stops being the active one.
-    await this.committer.exclusive(async () => {
-      if (!this.activeSegment.indexesWritten) await this.activeSegment.writeIndexes();
-    });
+    // Not exclusive with appends: the group commit would wait for four fsyncs (two files, each
+    // with its directory), and every produce to a busy partition with it, once per checkpoint.
+    // The segment snapshots its indexes now and writes its snapshots in order, so a roll's
+    // final write of the same files still lands last.
+    const segment = this.activeSegment;
+    if (!segment.indexesWritten) await segment.writeIndexes();
   }
 
   /** Waits for queued appends, writes the index files and closes every file. */

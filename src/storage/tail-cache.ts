@@ -2,7 +2,7 @@ import { assert } from '../errors/assert.js';
 import { lastOffsetOf } from '../record/index.js';
 import { concatBytes } from '../record/concat-bytes.js';
 import type { BatchToWrite } from './log-segment.js';
-import type { BudgetedCache, TailCacheBudget } from './tail-cache-budget.js';
+import type { BudgetCharge, BudgetedCache, TailCacheBudget } from './tail-cache-budget.js';
 
 /** Whole batches read from memory: the same shape a file read gives. */
 export interface TailRead {
@@ -20,6 +20,8 @@ export interface CachedBatch {
   readonly bytes: Uint8Array;
   /** Memory freed when this entry goes: its run's buffer, on the run's last entry; 0 on the others. */
   readonly costBytes: number;
+  /** Its charge against the broker-wide budget (entries with a cost, under a budget), released when it goes. */
+  charge: BudgetCharge<CachedBatch> | null;
 }
 
 /** A run of batches at least 1/this of its buffer is kept as views instead of copied. */
@@ -81,11 +83,11 @@ export class TailCache implements BudgetedCache<CachedBatch> {
   }
 
   private evictHead(): void {
-    const costBytes = this.entries[this.head]!.costBytes;
-    this.cachedBytes -= costBytes;
-    this.budget?.release(costBytes);
+    const entry = this.entries[this.head]!;
+    this.cachedBytes -= entry.costBytes;
     this.entries[this.head] = undefined;
     this.head += 1;
+    if (entry.charge !== null) this.budget?.release(entry.charge);
   }
 
   // Batches back to back in one buffer (a partition's batches in a request frame or a fetch
@@ -105,17 +107,20 @@ export class TailCache implements BudgetedCache<CachedBatch> {
       const last = this.entries.length > this.head ? this.entries[this.entries.length - 1]! : null;
       assert(last === null || header.baseOffset === last.lastOffset + 1, `cached batch at ${header.baseOffset} follows ${last?.lastOffset}`);
       const costBytes = index === run.length - 1 ? (keep ? first.buffer.byteLength : runBytes) : 0;
-      const entry: CachedBatch = { baseOffset: header.baseOffset, lastOffset: lastOffsetOf(header), segment, bytes: held.subarray(position, position + bytes.length), costBytes };
+      const entry: CachedBatch = { baseOffset: header.baseOffset, lastOffset: lastOffsetOf(header), segment, bytes: held.subarray(position, position + bytes.length), costBytes, charge: null };
       this.entries.push(entry);
       this.cachedBytes += costBytes;
       position += bytes.length;
-      if (costBytes > 0) this.budget?.charge(this, entry, costBytes);
+      if (costBytes > 0 && this.budget !== null) entry.charge = this.budget.charge(this, entry, costBytes);
     }
   }
 
   /** Forgets everything (the log's tail was cut, or the log closed). */
   clear(): void {
-    this.budget?.release(this.cachedBytes);
+    for (let index = this.head; index < this.entries.length; index++) {
+      const charge = this.entries[index]!.charge;
+      if (charge !== null) this.budget?.release(charge);
+    }
     this.entries = [];
     this.head = 0;
     this.cachedBytes = 0;

@@ -68,6 +68,21 @@ describe('TailCache under a broker-wide budget', () => {
     expect(budget.sizeBytes).toBe(5 * size);
   });
 
+  it('keeps no batch a cache freed on its own alive: under a budget never reached, the queue of charges stays bounded', () => {
+    const budget = new TailCacheBudget<CachedBatch>(1 << 30);
+    const cache = new TailCache(10 * size, budget);
+    let queuedMax = 0;
+    for (let k = 0; k < 10_000; k++) {
+      cache.add(run(1, 2 * k), 0);
+      queuedMax = Math.max(queuedMax, budget.queuedCharges);
+    }
+    expect(budget.sizeBytes).toBe(10 * size);
+    // 10 live charges, plus released ones until they are dropped in bulk.
+    expect(queuedMax).toBeLessThan(2_100);
+    cache.clear();
+    expect(budget.sizeBytes).toBe(0);
+  });
+
   it('holds nothing with a budget of 0, and keeps the budget through thousands of adds over many caches', () => {
     const none = new TailCacheBudget<CachedBatch>(0);
     const cache = new TailCache(1 << 20, none);
