@@ -23,36 +23,150 @@ export const SCAN_CHUNK_BYTES = 1024 * 1024;
 /**
  * Walks the batches of a segment file from `fromPosition` to `endPosition`, checking framing and
  * CRC-32C of each, reading in chunks. It stops at the first torn or corrupt batch and says where.
+ * The next chunk is read while this one is checked (recovery after a crash scans everything past
+ * the recovery point, and waiting for each read in turn left the scan idle half the time).
  */
 export async function scanSegment(
   handle: FileHandle, fromPosition: number, endPosition: number, batchBytesMax: number, visit: ScanVisitor,
+  chunkBytes = SCAN_CHUNK_BYTES,
 ): Promise<ScanStop> {
-  let position = fromPosition;
-  let bytesNeeded = LOG_OVERHEAD_BYTES;
-  while (position < endPosition) {
-    const length = Math.min(endPosition - position, Math.max(SCAN_CHUNK_BYTES, bytesNeeded));
-    const chunk = await readExactly(handle, position, length);
-    if (chunk.length < length) {
-      return { kind: 'torn', position: position + chunk.length, reason: `file ends at ${position + chunk.length}, expected ${endPosition}` };
-    }
-    let at = 0;
-    for (;;) {
-      const check = checkBatchFraming(chunk, at, batchBytesMax);
-      if (check.kind === 'end') break;
-      if (check.kind === 'corrupt') return { kind: 'corrupt', position: position + at, reason: check.reason };
-      if (check.kind === 'torn') {
-        if (position + chunk.length >= endPosition) return { kind: 'torn', position: position + at, reason: check.reason };
-        bytesNeeded = batchSizeAt(chunk, at);
-        break;
+  const reader = new ReadAheadReader(handle, fromPosition, endPosition, chunkBytes, batchBytesMax);
+  try {
+    // `buffered` holds the file's bytes from `position` on that are read and not yet consumed.
+    let position = fromPosition;
+    let buffered: Buffer = EMPTY;
+    let bytesMissing = 1;
+    while (position < endPosition) {
+      const chunk = await reader.next(bytesMissing);
+      buffered = joined(buffered, chunk);
+      if (chunk.short) {
+        // What did arrive is still checked: the tear is after the last whole batch.
+        const fileEnd = position + buffered.length;
+        const stop = scanBuffered(buffered, position, batchBytesMax, visit);
+        if (stop.kind !== 'more' && stop.kind !== 'done') return stop;
+        return { kind: 'torn', position: position + stop.consumed, reason: `file ends at ${fileEnd}, expected ${endPosition}` };
       }
-      const batch = { position: position + at, header: check.header, sizeBytes: check.sizeBytes };
-      if (visit(batch) === 'stop') return { kind: 'stopped', position: batch.position };
-      at += check.sizeBytes;
+      const stop = scanBuffered(buffered, position, batchBytesMax, visit);
+      if (stop.kind !== 'more' && stop.kind !== 'done') return stop;
+      position += stop.consumed;
+      buffered = buffered.subarray(stop.consumed);
+      if (stop.kind === 'more') {
+        if (position + buffered.length >= endPosition) return { kind: 'torn', position, reason: stop.reason };
+        bytesMissing = stop.batchBytes - buffered.length;
+      } else {
+        bytesMissing = 1;
+      }
     }
-    position += at;
+    return { kind: 'end', position };
+  } finally {
+    // A read ahead still under way must not outlive the scan: the caller may close the handle.
+    await reader.settle();
   }
-  return { kind: 'end', position };
 }
+
+const EMPTY = Buffer.alloc(0);
+
+type BufferedScan =
+  | { readonly kind: 'done'; readonly consumed: number }
+  | { readonly kind: 'more'; readonly consumed: number; readonly batchBytes: number; readonly reason: string }
+  | Exclude<ScanStop, { kind: 'end' }>;
+
+// Checks the whole batches at the start of `bytes` (the file's bytes from `position` on). 'more':
+// the batch after the consumed ones does not end inside `bytes`; 'done': every byte was consumed.
+function scanBuffered(bytes: Buffer, position: number, batchBytesMax: number, visit: ScanVisitor): BufferedScan {
+  let at = 0;
+  for (;;) {
+    const check = checkBatchFraming(bytes, at, batchBytesMax);
+    if (check.kind === 'end') return { kind: 'done', consumed: at };
+    if (check.kind === 'corrupt') return { kind: 'corrupt', position: position + at, reason: check.reason };
+    if (check.kind === 'torn') return { kind: 'more', consumed: at, batchBytes: batchSizeAt(bytes, at), reason: check.reason };
+    const batch = { position: position + at, header: check.header, sizeBytes: check.sizeBytes };
+    if (visit(batch) === 'stop') return { kind: 'stopped', position: batch.position };
+    at += check.sizeBytes;
+  }
+}
+
+/** Bytes read in order from a segment; `short` when the file ended before the bytes asked for. */
+interface ChunkRead {
+  readonly bytes: Buffer;
+  readonly short: boolean;
+  /** Bytes free in front of `bytes` in the same allocation, for the rest of a batch read before them. */
+  readonly room: number;
+}
+
+// The unconsumed tail of the last chunk (part of one batch) followed by `chunk`: copied into the
+// room in front of the chunk, not both into a new buffer (copying every chunk whole was a quarter
+// of a recovery scan's time).
+function joined(tail: Buffer, chunk: ChunkRead): Buffer {
+  if (tail.length === 0) return chunk.bytes;
+  if (tail.length > chunk.room) return Buffer.concat([tail, chunk.bytes]);
+  const start = chunk.bytes.byteOffset - tail.length;
+  const both = Buffer.from(chunk.bytes.buffer, start, tail.length + chunk.bytes.length);
+  tail.copy(both, 0);
+  return both;
+}
+
+/**
+ * Sequential reads of [from, end) in chunks, keeping one read ahead of the caller. Chunks are read
+ * into three buffers in turn (the one whose tail the caller is copying, the one it scans, the one
+ * being read ahead): a new buffer per chunk cost a recovery scan page faults on every chunk and
+ * mark-compacts for the external memory (a sixth of its time).
+ */
+class ReadAheadReader {
+  private readPosition: number;
+  private ahead: Promise<ChunkRead> | null = null;
+  private readonly buffers: Buffer[] = [];
+  private readCount = 0;
+
+  constructor(
+    private readonly handle: FileHandle, from: number, private readonly end: number,
+    private readonly chunkBytes: number, private readonly roomBytes: number,
+  ) {
+    this.readPosition = from;
+  }
+
+  /** The next bytes of the file in order: at least `minBytes` of them unless the file or `end` comes first. */
+  async next(minBytes: number): Promise<ChunkRead> {
+    let chunk = await (this.ahead ?? this.read(this.chunkBytes));
+    this.ahead = null;
+    if (!chunk.short && chunk.bytes.length < minBytes && this.readPosition < this.end) {
+      // A batch larger than a chunk: the rest of it in one read, into a buffer of its own (the
+      // three in turn still hold the caller's tail and this chunk).
+      const rest = await this.read(minBytes - chunk.bytes.length, false);
+      chunk = { bytes: Buffer.concat([chunk.bytes, rest.bytes]), short: rest.short, room: 0 };
+    }
+    if (!chunk.short && this.readPosition < this.end) this.ahead = this.read(this.chunkBytes);
+    return chunk;
+  }
+
+  /** Waits for a read ahead still under way (its bytes or its error are not wanted). */
+  async settle(): Promise<void> {
+    await this.ahead?.catch(() => undefined);
+    this.ahead = null;
+  }
+
+  private async read(length: number, pooled = true): Promise<ChunkRead> {
+    const position = this.readPosition;
+    const bounded = Math.min(length, this.end - position);
+    this.readPosition += bounded;
+    const buffer = pooled ? this.bufferFor(this.roomBytes + bounded) : Buffer.allocUnsafe(this.roomBytes + bounded);
+    const filled = await readInto(this.handle, buffer, this.roomBytes, position, bounded);
+    return { bytes: buffer.subarray(this.roomBytes, this.roomBytes + filled), short: filled < bounded, room: this.roomBytes };
+  }
+
+  // allocUnsafeSlow: the room's pages are only touched when a batch's start is copied there.
+  private bufferFor(length: number): Buffer {
+    const slot = this.readCount++ % READ_BUFFERS;
+    const current = this.buffers[slot];
+    if (current !== undefined && current.length >= length) return current;
+    const fresh = Buffer.allocUnsafeSlow(length);
+    this.buffers[slot] = fresh;
+    return fresh;
+  }
+}
+
+/** The chunk whose tail is being copied, the chunk being scanned, the chunk being read ahead. */
+const READ_BUFFERS = 3;
 
 /** Below this size a batch's neighbours are read with it; from it on, only its header is read. */
 const HEADER_WALK_SMALL_BATCH_BYTES = 64 * 1024;
@@ -89,13 +203,19 @@ export async function walkVerifiedHeaders(handle: FileHandle, fromPosition: numb
 /** Reads `length` bytes at `position`, fewer only when the file ends first. */
 export async function readExactly(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
+  const filled = await readInto(handle, buffer, 0, position, length);
+  return filled === length ? buffer : buffer.subarray(0, filled);
+}
+
+// Fills buffer[at, at + length) from the file at `position`; returns the bytes read (fewer only at the file's end).
+async function readInto(handle: FileHandle, buffer: Buffer, at: number, position: number, length: number): Promise<number> {
   let filled = 0;
   while (filled < length) {
-    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    const { bytesRead } = await handle.read(buffer, at + filled, length - filled, position + filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
-  return filled === length ? buffer : buffer.subarray(0, filled);
+  return filled;
 }
 
 function batchSizeAt(chunk: Buffer, at: number): number {
