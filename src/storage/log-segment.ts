@@ -143,7 +143,7 @@ export class LogSegment {
 
   /** Visits the header of every batch (verified bytes only: no CRC, large bodies not read). */
   async walkHeaders(visit: (header: RecordBatchHeader) => void): Promise<void> {
-    await walkVerifiedHeaders(this.handle, 0, this.sizeBytes, visit);
+    await walkVerifiedHeaders(this.handle, 0, this.sizeBytes, visit, this.offsetIndex.positions());
   }
 
   /** Scans batches from `fromPosition`, checking framing and CRC, up to the written size. */

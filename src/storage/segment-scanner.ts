@@ -177,26 +177,89 @@ const HEADER_WALK_SMALL_BATCH_BYTES = 64 * 1024;
  * was checked when written): no CRC, and a large batch's body is never read, only its 61-byte
  * header, so walking a 1 GiB segment of 256 KiB batches reads about 250 KB. Small batches are
  * read a chunk at a time. Stops quietly at anything that does not frame (the caller wanted
- * headers, not a verdict).
+ * headers, not a verdict). `knownStarts` (ascending; the offset index's positions) lets the
+ * headers there be read ahead, several at once, instead of one thread-pool round trip after
+ * another; which batch comes next is still decided by the bytes alone.
  */
-export async function walkVerifiedHeaders(handle: FileHandle, fromPosition: number, endPosition: number, visit: (header: RecordBatchHeader) => void): Promise<void> {
-  let position = fromPosition;
-  let readBytes: number = BATCH_HEADER_BYTES;
-  while (position + BATCH_HEADER_BYTES <= endPosition) {
-    const chunk = await readExactly(handle, position, Math.min(readBytes, endPosition - position));
-    let at = 0;
-    // Every batch whose header lies in the chunk is visited; `at` may step past the chunk's end.
-    while (at + BATCH_HEADER_BYTES <= chunk.length) {
-      const sizeBytes = batchSizeAt(chunk, at);
-      if (sizeBytes < BATCH_HEADER_BYTES || position + at + sizeBytes > endPosition) return;
-      visit(decodeBatchHeader(chunk, at));
-      at += sizeBytes;
-      // A small batch wants its neighbours read with it; a large one is stepped over.
-      readBytes = sizeBytes < HEADER_WALK_SMALL_BATCH_BYTES ? SCAN_CHUNK_BYTES : BATCH_HEADER_BYTES;
+export async function walkVerifiedHeaders(
+  handle: FileHandle, fromPosition: number, endPosition: number, visit: (header: RecordBatchHeader) => void,
+  knownStarts: readonly number[] = [],
+): Promise<void> {
+  const reads = new HeaderReads(handle, knownStarts, endPosition);
+  try {
+    let position = fromPosition;
+    let readBytes: number = BATCH_HEADER_BYTES;
+    while (position + BATCH_HEADER_BYTES <= endPosition) {
+      const chunk = await reads.read(position, Math.min(readBytes, endPosition - position));
+      let at = 0;
+      // Every batch whose header lies in the chunk is visited; `at` may step past the chunk's end.
+      while (at + BATCH_HEADER_BYTES <= chunk.length) {
+        const sizeBytes = batchSizeAt(chunk, at);
+        if (sizeBytes < BATCH_HEADER_BYTES || position + at + sizeBytes > endPosition) return;
+        visit(decodeBatchHeader(chunk, at));
+        at += sizeBytes;
+        // A small batch wants its neighbours read with it; a large one is stepped over.
+        readBytes = sizeBytes < HEADER_WALK_SMALL_BATCH_BYTES ? SCAN_CHUNK_BYTES : BATCH_HEADER_BYTES;
+      }
+      // Only a file shorter than endPosition leaves nothing visited.
+      if (at === 0) return;
+      position += at;
     }
-    // Only a file shorter than endPosition leaves nothing visited.
-    if (at === 0) return;
-    position += at;
+  } finally {
+    // Reads ahead the walk never reached must not outlive it: the caller may close the handle.
+    await reads.settle();
+  }
+}
+
+/** Header reads issued ahead of the walk: a 1 GiB segment of 256 KiB batches is 4,096 of them. */
+const HEADER_READS_AHEAD = 16;
+
+/** The header walk's reads: a header at a known batch start comes from a read issued ahead. */
+class HeaderReads {
+  private readonly ahead = new Map<number, Promise<Buffer>>();
+  private readonly passed: Promise<Buffer>[] = [];
+  private nextStart = 0;
+
+  constructor(private readonly handle: FileHandle, private readonly starts: readonly number[], private readonly endPosition: number) {}
+
+  /** `length` bytes at `position` (fewer at the file's end). */
+  read(position: number, length: number): Promise<Buffer> {
+    // Only while the walk steps over large batches: a chunk of small ones holds the next headers.
+    const headerOnly = length === BATCH_HEADER_BYTES;
+    const early = headerOnly ? this.ahead.get(position) : undefined;
+    this.ahead.delete(position);
+    this.setAsidePassed(position);
+    if (headerOnly) this.readAheadOf(position);
+    return early ?? readExactly(this.handle, position, length);
+  }
+
+  /** Waits for every read still under way (their bytes and errors are not wanted). */
+  async settle(): Promise<void> {
+    const pending = [...this.passed.splice(0), ...this.ahead.values()];
+    this.ahead.clear();
+    await Promise.all(pending.map((read) => read.catch(() => undefined)));
+  }
+
+  // Reads at starts the walk has passed (it read them as part of a chunk) are set aside.
+  private setAsidePassed(position: number): void {
+    for (const [start, read] of this.ahead) {
+      if (start > position) continue;
+      this.passed.push(read);
+      this.ahead.delete(start);
+    }
+  }
+
+  // The next starts after `position` are read, up to HEADER_READS_AHEAD at once.
+  private readAheadOf(position: number): void {
+    while (this.nextStart < this.starts.length && this.starts[this.nextStart]! <= position) this.nextStart += 1;
+    while (this.ahead.size < HEADER_READS_AHEAD && this.nextStart < this.starts.length) {
+      const start = this.starts[this.nextStart++]!;
+      if (start + BATCH_HEADER_BYTES > this.endPosition) break;
+      const read = readExactly(this.handle, start, BATCH_HEADER_BYTES);
+      // Handled here so that a read the walk never awaits cannot fail unhandled; settle() awaits it.
+      read.catch(() => undefined);
+      this.ahead.set(start, read);
+    }
   }
 }
 

@@ -58,4 +58,27 @@ describe('walking the batch headers of verified segment bytes', () => {
     }
     expect(visited).toBe(10);
   });
+
+  it('reads headers ahead at the starts it is told of, and visits the same batches when some of those are wrong', async () => {
+    const { path, batches } = await segmentFile();
+    const starts: number[] = [];
+    let position = 0;
+    for (const batch of batches) {
+      starts.push(position);
+      position += batch.length;
+    }
+    const expected = batches.map((batch) => [decodeBatchHeader(batch).baseOffset, decodeBatchHeader(batch).recordCount]);
+    // Every start, then every third start plus positions inside batches (an index is only a hint).
+    const hints = [starts, starts.flatMap((start, i) => (i % 3 === 0 ? [start, start + 7] : [])).concat(position + 100)];
+    for (const knownStarts of hints) {
+      const handle = await open(path, 'r');
+      const seen: Array<[number, number]> = [];
+      try {
+        await walkVerifiedHeaders(handle, 0, position, (header) => seen.push([header.baseOffset, header.recordCount]), knownStarts.sort((a, b) => a - b));
+      } finally {
+        await handle.close();
+      }
+      expect(seen).toEqual(expected);
+    }
+  });
 });
