@@ -41,11 +41,9 @@ export class OffsetIndex {
     return entry === null ? { offset: this.baseOffset, position: 0 } : { offset: entry.key, position: entry.value };
   }
 
-  /** The positions of every entry, in order: starts of batches. */
-  positions(): number[] {
-    const positions = new Array<number>(this.index.entryCount);
-    for (let i = 0; i < positions.length; i++) positions[i] = this.index.entry(i).value;
-    return positions;
+  /** The positions of every entry, in order (starts of batches): a view, valid until the index changes. */
+  positions(): Float64Array {
+    return this.index.valueList();
   }
 
   /** The last entry, or the segment start when there is none. */

@@ -149,9 +149,10 @@ class ReadAheadReader {
     const position = this.readPosition;
     const bounded = Math.min(length, this.end - position);
     this.readPosition += bounded;
-    const buffer = pooled ? this.bufferFor(this.roomBytes + bounded) : Buffer.allocUnsafe(this.roomBytes + bounded);
-    const filled = await readInto(this.handle, buffer, this.roomBytes, position, bounded);
-    return { bytes: buffer.subarray(this.roomBytes, this.roomBytes + filled), short: filled < bounded, room: this.roomBytes };
+    const room = pooled ? this.roomBytes : 0;
+    const buffer = pooled ? this.bufferFor(room + bounded) : Buffer.allocUnsafe(bounded);
+    const filled = await readInto(this.handle, buffer, room, position, bounded);
+    return { bytes: buffer.subarray(room, room + filled), short: filled < bounded, room };
   }
 
   // allocUnsafeSlow: the room's pages are only touched when a batch's start is copied there.
@@ -183,7 +184,7 @@ const HEADER_WALK_SMALL_BATCH_BYTES = 64 * 1024;
  */
 export async function walkVerifiedHeaders(
   handle: FileHandle, fromPosition: number, endPosition: number, visit: (header: RecordBatchHeader) => void,
-  knownStarts: readonly number[] = [],
+  knownStarts: ArrayLike<number> = [],
 ): Promise<void> {
   const reads = new HeaderReads(handle, knownStarts, endPosition);
   try {
@@ -220,7 +221,7 @@ class HeaderReads {
   private readonly passed: Promise<Buffer>[] = [];
   private nextStart = 0;
 
-  constructor(private readonly handle: FileHandle, private readonly starts: readonly number[], private readonly endPosition: number) {}
+  constructor(private readonly handle: FileHandle, private readonly starts: ArrayLike<number>, private readonly endPosition: number) {}
 
   /** `length` bytes at `position` (fewer at the file's end). */
   read(position: number, length: number): Promise<Buffer> {

@@ -36,6 +36,11 @@ export class SparseIndex {
     return { key: this.keys[i]!, value: this.values[i]! };
   }
 
+  /** The values of every entry, in order: a view, valid until the next append or truncation. */
+  valueList(): Float64Array {
+    return this.values.subarray(0, this.count);
+  }
+
   /** Appends an entry; keys and values must not decrease. */
   append(key: number, value: number): void {
     assert(!this.isFull, 'append to a full index');
