@@ -1,8 +1,21 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { BROKER_SETTINGS, ConfigError, envName, loadBrokerConfig } from '../../../src/config/broker-config.js';
+
+const tempDirs: string[] = [];
+
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+// A temp directory removed after the test.
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+  tempDirs.push(dir);
+  return dir;
+}
 
 describe('broker configuration', () => {
   it('starts from the documented defaults and is frozen', () => {
@@ -14,7 +27,7 @@ describe('broker configuration', () => {
   });
 
   it('takes file, then environment, then flags, later sources winning', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+    const dir = tempDir();
     const file = join(dir, 'broker.json');
     writeFileSync(file, JSON.stringify({ segmentBytes: 4096, indexIntervalBytes: 100, retentionMs: null }));
     const config = loadBrokerConfig({
@@ -35,7 +48,7 @@ describe('broker configuration', () => {
 
   it('refuses null for a setting that cannot be switched off, and unknown settings in a file', () => {
     expect(() => loadBrokerConfig({ flags: { segmentBytes: 'null' } })).toThrow(ConfigError);
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+    const dir = tempDir();
     const file = join(dir, 'broker.json');
     writeFileSync(file, JSON.stringify({ segmentSize: 4096 }));
     expect(() => loadBrokerConfig({ file })).toThrow(/segmentSize .*unknown setting/);
